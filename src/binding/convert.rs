@@ -1,0 +1,58 @@
+//! JS value → `Input`, so the engine validates arguments and answers with stable codes.
+
+use napi::bindgen_prelude::*;
+use napi::ValueType;
+
+use crate::input::Input;
+
+/// How deep option objects may nest (cycles and absurd inputs stop here).
+const MAX_DEPTH: usize = 8;
+
+pub fn to_input(value: &Unknown) -> Result<Input> {
+  convert(value, 0)
+}
+
+/// Like `to_input`, for an optional argument.
+pub fn opt_input(value: Option<&Unknown>) -> Result<Input> {
+  value.map_or(Ok(Input::Undefined), to_input)
+}
+
+fn convert(value: &Unknown, depth: usize) -> Result<Input> {
+  Ok(match value.get_type()? {
+    ValueType::Undefined => Input::Undefined,
+    ValueType::Null => Input::Null,
+    ValueType::Boolean => Input::Bool(unsafe { value.cast::<bool>()? }),
+    ValueType::Number => Input::Number(unsafe { value.cast::<f64>()? }),
+    ValueType::String => Input::String(unsafe { value.cast::<String>()? }),
+    ValueType::Object if depth >= MAX_DEPTH => Input::Other("object nested too deeply"),
+    ValueType::Object => {
+      let object: Object = unsafe { value.cast()? };
+      if object.is_array()? {
+        let array: Array = unsafe { value.cast()? };
+        let mut items = Vec::with_capacity(array.len() as usize);
+        for i in 0..array.len() {
+          items.push(match array.get::<Unknown>(i)? {
+            Some(item) => convert(&item, depth + 1)?,
+            None => Input::Undefined,
+          });
+        }
+        Input::Array(items)
+      } else if object.is_buffer()? {
+        Input::Other("Buffer")
+      } else {
+        let keys = Object::keys(&object)?;
+        let mut fields = Vec::with_capacity(keys.len());
+        for key in keys {
+          let field: Unknown = object.get_named_property(&key)?;
+          fields.push((key, convert(&field, depth + 1)?));
+        }
+        Input::Object(fields)
+      }
+    }
+    ValueType::Function => Input::Other("function"),
+    ValueType::Symbol => Input::Other("symbol"),
+    ValueType::BigInt => Input::Other("bigint"),
+    ValueType::External => Input::Other("external"),
+    _ => Input::Other("unknown"),
+  })
+}

@@ -1,0 +1,117 @@
+//! The shapes that cross into JS. Their doc comments become `index.d.ts`.
+
+use std::collections::HashMap;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// A cacheLife profile as written in config: every field optional, in **seconds**.
+/// Missing fields inherit from the `default` profile; `Infinity` means never
+/// (stored as 4294967294). Mirrors Next.js 16 `cacheLife` config entries.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct CacheLifeInput {
+  /// Seconds the client may reuse the value without asking the server.
+  pub stale: Option<f64>,
+  /// Seconds after which the entry is served stale and regenerated in the background.
+  pub revalidate: Option<f64>,
+  /// Seconds after which the entry is no longer served. Must be ≥ `revalidate`.
+  pub expire: Option<f64>,
+}
+
+/// A resolved cacheLife profile, in **seconds** (`4294967294` = never).
+#[napi(object, object_from_js = false)]
+pub struct CacheLifeProfile {
+  pub stale: f64,
+  pub revalidate: f64,
+  pub expire: f64,
+}
+
+/// Options of `new TagCache(options)`. Unknown keys throw `ERR_INVALID_OPTIONS`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct TagCacheOptions {
+  /// The app's `cacheLife` config (`nextConfig.cacheLife`): custom profiles by name. A
+  /// built-in name replaces that profile. Bad values throw `ERR_INVALID_CACHE_LIFE`.
+  pub cache_life: Option<HashMap<String, CacheLifeInput>>,
+  /// Bound of the in-process store in bytes (key + value + tags + 96 per entry).
+  /// Default 134217728 (128 MiB). Least recently used entries are evicted first.
+  pub max_memory_bytes: Option<f64>,
+  /// Namespace for keys in a shared store (default: the Next build id when known).
+  pub key_prefix: Option<String>,
+  /// Timeout of one store operation, in **ms** (default 1000).
+  pub timeout_ms: Option<f64>,
+  /// Redis URL (`redis://`, `rediss://`). Not in this build yet: setting it throws
+  /// `ERR_INVALID_OPTIONS`.
+  pub redis_url: Option<String>,
+  /// Redis Cluster seed nodes. Not in this build yet: setting it throws `ERR_INVALID_OPTIONS`.
+  pub redis_cluster: Option<Vec<String>>,
+}
+
+/// `set`'s metadata. Give either `profile` or explicit `stale` / `revalidate` / `expire`
+/// (seconds; missing ones inherit from the `default` profile), not both.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct SetMeta {
+  /// The entry's tags: strings of at most 256 characters, case-sensitive.
+  pub tags: Option<Vec<String>>,
+  /// A cacheLife profile name (resolved from `cacheLife`) or an inline profile.
+  #[napi(ts_type = "string | CacheLifeInput")]
+  pub profile: Option<String>,
+  /// Seconds the client may reuse the value.
+  pub stale: Option<f64>,
+  /// Seconds until the entry is stale.
+  pub revalidate: Option<f64>,
+  /// Seconds until the entry is no longer served.
+  pub expire: Option<f64>,
+  /// When the value was created, **ms** since the epoch (float). Default: now.
+  pub timestamp: Option<f64>,
+}
+
+/// `updateTags`' durations, as Next passes them: `{ expire }` in **seconds**.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct TagDurations {
+  /// Seconds from now until the tags expire; stale from now on either way.
+  pub expire: Option<f64>,
+}
+
+/// An entry returned by `get`.
+#[napi(object, object_from_js = false)]
+pub struct CacheEntry {
+  /// The stored bytes: the very Buffer given to `set` (not a copy; do not modify it).
+  pub value: Buffer,
+  /// The entry's own tags (soft tags are never stored).
+  pub tags: Vec<String>,
+  /// Seconds the client may reuse the value.
+  pub stale: f64,
+  /// Seconds after `timestamp` when the entry turns stale.
+  pub revalidate: f64,
+  /// Seconds after `timestamp` when the entry is no longer served.
+  pub expire: f64,
+  /// When the entry was created, **ms** since the epoch.
+  pub timestamp: f64,
+  /// `'stale'` when past `revalidate` or when a tag / soft tag was revalidated with a
+  /// profile after the entry was written (serve it once, regenerate in the background).
+  #[napi(ts_type = "'fresh' | 'stale'")]
+  pub status: &'static str,
+}
+
+/// Counters of one `TagCache`.
+#[napi(object, object_from_js = false)]
+pub struct TagCacheStats {
+  /// `get` calls that returned an entry (fresh or stale).
+  pub hits: f64,
+  /// `get` calls that returned `null`.
+  pub misses: f64,
+  /// Hits that returned a stale entry.
+  pub stale_hits: f64,
+  /// Entries stored by `set`.
+  pub sets: f64,
+  /// Entries evicted to stay within `maxMemoryBytes`.
+  pub evictions: f64,
+  /// Tags updated by `revalidateTag`, `updateTag`, `revalidatePath` and `updateTags`.
+  pub tag_updates: f64,
+  /// Entries in the store now.
+  pub entries: f64,
+  /// Bytes charged against `maxMemoryBytes` now.
+  pub bytes: f64,
+  /// Store operations that failed.
+  pub store_errors: f64,
+}

@@ -1,0 +1,18 @@
+#![deny(clippy::all)]
+//! tagcache: a cache handler for Next.js in Rust.
+//!
+//! The engine is plain Rust: `profile` (cacheLife profiles), `tags` (the tag manifest),
+//! `entry` (freshness), `codec` (the stored envelope), `store` (where entries live) and
+//! `cache` (all of it together). `binding` is the thin napi binding that Node loads.
+
+pub mod cache;
+pub mod codec;
+pub mod entry;
+pub mod error;
+pub mod input;
+pub mod options;
+pub mod profile;
+pub mod store;
+pub mod tags;
+
+pub mod binding;

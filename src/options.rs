@@ -1,0 +1,155 @@
+//! `new TagCache(options)`: parsing and validation of the engine's options.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::input::Input;
+use crate::profile::Profiles;
+
+/// 128 MiB, the default bound of the memory store.
+pub const DEFAULT_MAX_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+/// Store I/O timeout when none is given (ms).
+pub const DEFAULT_TIMEOUT_MS: f64 = 1000.0;
+
+const KNOWN: [&str; 6] = [
+  "cacheLife",
+  "maxMemoryBytes",
+  "keyPrefix",
+  "timeoutMs",
+  "redisUrl",
+  "redisCluster",
+];
+
+/// Validated options.
+#[derive(Debug, Clone)]
+pub struct Options {
+  pub profiles: Profiles,
+  pub max_memory_bytes: usize,
+  pub key_prefix: String,
+  pub timeout_ms: f64,
+}
+
+impl Default for Options {
+  fn default() -> Self {
+    Options {
+      profiles: Profiles::default(),
+      max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
+      key_prefix: String::new(),
+      timeout_ms: DEFAULT_TIMEOUT_MS,
+    }
+  }
+}
+
+fn invalid(message: String) -> Error {
+  Error::new(ErrorCode::InvalidOptions, message)
+}
+
+impl Options {
+  /// Parses `{ cacheLife?, maxMemoryBytes?, keyPrefix?, timeoutMs? }`. Unknown keys are an
+  /// error (a typo must not silently fall back to a default). Errors: `ERR_INVALID_OPTIONS`,
+  /// `ERR_INVALID_CACHE_LIFE`.
+  pub fn parse(input: &Input) -> Result<Options> {
+    let fields = match input {
+      Input::Undefined | Input::Null => return Ok(Options::default()),
+      Input::Object(fields) => fields,
+      other => {
+        return Err(invalid(format!(
+          "options must be an object, got {}",
+          other.describe()
+        )))
+      }
+    };
+    if let Some((key, _)) = fields.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
+      return Err(invalid(format!(
+        "unknown option {key:?}; known options: {}",
+        KNOWN.join(", ")
+      )));
+    }
+    for key in ["redisUrl", "redisCluster"] {
+      if !input.field(key).is_nullish() {
+        return Err(invalid(format!(
+          "{key}: the Redis store is not part of this build of tagcache yet; leave it unset to use the in-process store"
+        )));
+      }
+    }
+    let mut options = Options {
+      profiles: Profiles::from_config(input.field("cacheLife"))?,
+      ..Options::default()
+    };
+    match input.field("maxMemoryBytes") {
+      v if v.is_nullish() => {}
+      Input::Number(n) if n.is_finite() && *n >= 1.0 && n.fract() == 0.0 => {
+        options.max_memory_bytes = *n as usize
+      }
+      v => {
+        return Err(invalid(format!(
+          "maxMemoryBytes must be a whole number of bytes ≥ 1, got {}",
+          v.describe()
+        )))
+      }
+    }
+    match input.field("keyPrefix") {
+      v if v.is_nullish() => {}
+      Input::String(s) => options.key_prefix = s.clone(),
+      v => {
+        return Err(invalid(format!(
+          "keyPrefix must be a string, got {}",
+          v.describe()
+        )))
+      }
+    }
+    match input.field("timeoutMs") {
+      v if v.is_nullish() => {}
+      Input::Number(n) if n.is_finite() && *n > 0.0 => options.timeout_ms = *n,
+      v => {
+        return Err(invalid(format!(
+          "timeoutMs must be a number of milliseconds > 0, got {}",
+          v.describe()
+        )))
+      }
+    }
+    Ok(options)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::input_object;
+
+  #[test]
+  fn defaults() {
+    let o = Options::parse(&Input::Undefined).unwrap();
+    assert_eq!(o.max_memory_bytes, DEFAULT_MAX_MEMORY_BYTES);
+    assert_eq!(o.key_prefix, "");
+  }
+
+  #[test]
+  fn typos_and_bad_values_are_errors() {
+    let cases = [
+      (
+        input_object! { "maxMemory" => 5.0 },
+        "unknown option \"maxMemory\"",
+      ),
+      (input_object! { "maxMemoryBytes" => -5.0 }, "maxMemoryBytes"),
+      (input_object! { "maxMemoryBytes" => 1.5 }, "maxMemoryBytes"),
+      (input_object! { "maxMemoryBytes" => "1mb" }, "\"1mb\""),
+      (input_object! { "keyPrefix" => 5.0 }, "keyPrefix"),
+      (input_object! { "timeoutMs" => 0.0 }, "timeoutMs"),
+      (input_object! { "redisUrl" => "redis://x" }, "redisUrl"),
+      (Input::String("x".into()), "options must be an object"),
+    ];
+    for (input, needle) in cases {
+      let err = Options::parse(&input).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidOptions);
+      assert!(err.message.contains(needle), "{} !~ {needle}", err.message);
+    }
+    let err = Options::parse(&input_object! { "cacheLife" => 5.0 }).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidCacheLife);
+  }
+
+  #[test]
+  fn nullish_redis_url_is_fine() {
+    let o =
+      Options::parse(&input_object! { "redisUrl" => Input::Undefined, "maxMemoryBytes" => 1024.0 });
+    assert_eq!(o.unwrap().max_memory_bytes, 1024);
+  }
+}

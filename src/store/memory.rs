@@ -1,0 +1,241 @@
+//! The in-process store: entries bounded in bytes, least recently used evicted first
+//! (the `lru` crate keeps the order; we keep the byte count).
+
+use std::sync::Arc;
+
+use lru::LruCache;
+use parking_lot::Mutex;
+
+use crate::entry::EntryMeta;
+use crate::error::{Error, ErrorCode, Result};
+
+/// Bytes charged per entry on top of key, value and tags: the four timings, the LRU node and
+/// the map slot. An estimate, so that many tiny entries still count.
+pub const ENTRY_OVERHEAD: usize = 96;
+
+/// A stored value. The binding stores the JS `Buffer` it was given (no copy); tests store
+/// `Vec<u8>`.
+pub trait Payload: Send + Sync + 'static {
+  fn byte_len(&self) -> usize;
+}
+
+impl Payload for Vec<u8> {
+  fn byte_len(&self) -> usize {
+    self.len()
+  }
+}
+
+impl Payload for Arc<[u8]> {
+  fn byte_len(&self) -> usize {
+    self.len()
+  }
+}
+
+/// One entry as stored: shared, so a hit hands out a pointer, never a copy.
+#[derive(Debug)]
+pub struct Stored<V> {
+  pub meta: EntryMeta,
+  pub value: V,
+  /// What this entry is charged against the byte bound.
+  pub size: usize,
+}
+
+/// The bytes an entry is charged: key + value + tags + `ENTRY_OVERHEAD`.
+pub fn entry_size(key: &str, meta: &EntryMeta, value_len: usize) -> usize {
+  key.len() + value_len + meta.tags.iter().map(String::len).sum::<usize>() + ENTRY_OVERHEAD
+}
+
+struct Inner<V> {
+  lru: LruCache<String, Arc<Stored<V>>>,
+  bytes: usize,
+}
+
+/// Entries bounded by `max_bytes`, least recently used evicted first.
+pub struct MemoryStore<V> {
+  inner: Mutex<Inner<V>>,
+  max_bytes: usize,
+}
+
+impl<V: Payload> MemoryStore<V> {
+  pub fn new(max_bytes: usize) -> Self {
+    MemoryStore {
+      inner: Mutex::new(Inner {
+        lru: LruCache::unbounded(),
+        bytes: 0,
+      }),
+      max_bytes,
+    }
+  }
+
+  pub fn max_bytes(&self) -> usize {
+    self.max_bytes
+  }
+
+  /// The entry, marked most recently used.
+  pub fn get(&self, key: &str) -> Option<Arc<Stored<V>>> {
+    self.inner.lock().lru.get(key).cloned()
+  }
+
+  /// Stores an entry, replacing any entry of the same key, then evicts least recently used
+  /// entries until the store fits. Returns how many were evicted.
+  /// Errors: `ERR_VALUE_TOO_LARGE` when the entry alone exceeds the bound (nothing changes).
+  pub fn insert(&self, key: String, meta: EntryMeta, value: V) -> Result<usize> {
+    let size = entry_size(&key, &meta, value.byte_len());
+    if size > self.max_bytes {
+      return Err(Error::new(
+        ErrorCode::ValueTooLarge,
+        format!(
+          "entry {:?} needs {size} bytes, more than maxMemoryBytes ({})",
+          key.chars().take(80).collect::<String>(),
+          self.max_bytes
+        ),
+      ));
+    }
+    let stored = Arc::new(Stored { meta, value, size });
+    // Dropped after the lock is released: dropping a JS Buffer reference is not free.
+    let mut dropped = Vec::new();
+    let mut evicted = 0;
+    {
+      let mut inner = self.inner.lock();
+      if let Some(old) = inner.lru.put(key, stored) {
+        inner.bytes -= old.size;
+        dropped.push(old);
+      }
+      inner.bytes += size;
+      while inner.bytes > self.max_bytes {
+        let Some((_, old)) = inner.lru.pop_lru() else {
+          break;
+        };
+        inner.bytes -= old.size;
+        dropped.push(old);
+        evicted += 1;
+      }
+    }
+    drop(dropped);
+    Ok(evicted)
+  }
+
+  /// Removes an entry; true if there was one.
+  pub fn remove(&self, key: &str) -> bool {
+    let removed = {
+      let mut inner = self.inner.lock();
+      let removed = inner.lru.pop(key);
+      if let Some(old) = &removed {
+        inner.bytes -= old.size;
+      }
+      removed
+    };
+    removed.is_some()
+  }
+
+  /// Removes the entry only if it is still `expected` (a newer `set` may have replaced it).
+  pub fn remove_if_same(&self, key: &str, expected: &Arc<Stored<V>>) -> bool {
+    let removed = {
+      let mut inner = self.inner.lock();
+      match inner.lru.peek(key) {
+        Some(current) if Arc::ptr_eq(current, expected) => {
+          let old = inner.lru.pop(key);
+          if let Some(old) = &old {
+            inner.bytes -= old.size;
+          }
+          old
+        }
+        _ => None,
+      }
+    };
+    removed.is_some()
+  }
+
+  /// Drops every entry.
+  pub fn clear(&self) {
+    let old = {
+      let mut inner = self.inner.lock();
+      inner.bytes = 0;
+      std::mem::replace(&mut inner.lru, LruCache::unbounded())
+    };
+    drop(old);
+  }
+
+  pub fn len(&self) -> usize {
+    self.inner.lock().lru.len()
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.len() == 0
+  }
+
+  pub fn bytes(&self) -> usize {
+    self.inner.lock().bytes
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn meta() -> EntryMeta {
+    EntryMeta {
+      tags: vec!["t".into()],
+      stale: 300.0,
+      revalidate: 900.0,
+      expire: 3600.0,
+      timestamp: 0.0,
+    }
+  }
+
+  #[test]
+  fn bounded_in_bytes_least_recently_used_first() {
+    let one = entry_size("k0", &meta(), 1000);
+    let store = MemoryStore::<Vec<u8>>::new(one * 3);
+    for i in 0..3 {
+      assert_eq!(
+        store
+          .insert(format!("k{i}"), meta(), vec![0; 1000])
+          .unwrap(),
+        0
+      );
+    }
+    assert_eq!(store.bytes(), one * 3);
+    // Touch k0 so k1 is the least recently used.
+    assert!(store.get("k0").is_some());
+    assert_eq!(store.insert("k3".into(), meta(), vec![0; 1000]).unwrap(), 1);
+    assert!(store.get("k1").is_none());
+    assert!(store.get("k0").is_some() && store.get("k2").is_some() && store.get("k3").is_some());
+    // A bigger entry evicts as many as it needs.
+    assert_eq!(store.insert("k4".into(), meta(), vec![0; 2000]).unwrap(), 2);
+    assert!(store.bytes() <= one * 3);
+  }
+
+  #[test]
+  fn replacing_a_key_is_not_an_eviction_and_recounts_bytes() {
+    let store = MemoryStore::<Vec<u8>>::new(1 << 20);
+    store.insert("k".into(), meta(), vec![0; 10]).unwrap();
+    assert_eq!(store.insert("k".into(), meta(), vec![0; 20]).unwrap(), 0);
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.bytes(), entry_size("k", &meta(), 20));
+    assert!(store.remove("k"));
+    assert_eq!(store.bytes(), 0);
+    assert!(!store.remove("k"));
+  }
+
+  #[test]
+  fn too_large_is_an_error_and_changes_nothing() {
+    let store = MemoryStore::<Vec<u8>>::new(1000);
+    store.insert("a".into(), meta(), vec![0; 10]).unwrap();
+    let err = store.insert("b".into(), meta(), vec![0; 1000]).unwrap_err();
+    assert_eq!(err.code, ErrorCode::ValueTooLarge);
+    assert_eq!(store.len(), 1);
+  }
+
+  #[test]
+  fn remove_if_same_spares_a_newer_entry() {
+    let store = MemoryStore::<Vec<u8>>::new(1 << 20);
+    store.insert("k".into(), meta(), vec![1]).unwrap();
+    let old = store.get("k").unwrap();
+    store.insert("k".into(), meta(), vec![2]).unwrap();
+    assert!(!store.remove_if_same("k", &old));
+    let new = store.get("k").unwrap();
+    assert!(store.remove_if_same("k", &new));
+    assert!(store.is_empty());
+  }
+}

@@ -1,0 +1,334 @@
+//! The tag manifest: for every revalidated tag, when it went stale and when it expires
+//! (ms since the epoch, f64). Mirrors Next's `tags-manifest.external.ts` and the built-in
+//! handler's `updateTags` (`cache-handlers/default.ts`).
+
+use std::collections::HashMap;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::input::Input;
+
+/// Next's `NEXT_CACHE_TAG_MAX_LENGTH`.
+pub const MAX_TAG_LENGTH: usize = 256;
+/// Next's `NEXT_CACHE_SOFT_TAG_MAX_LENGTH`, for implicit (`_N_T_`) tags.
+pub const MAX_SOFT_TAG_LENGTH: usize = 1024;
+/// Next's `NEXT_CACHE_IMPLICIT_TAG_ID`.
+pub const IMPLICIT_TAG_PREFIX: &str = "_N_T_";
+
+/// What `revalidateTag` / `updateTags` did to one tag. Times are ms since the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TagState {
+  /// Entries written before this time are stale (served once, regenerated in the background).
+  pub stale: Option<f64>,
+  /// Entries written before this time are expired once this time has come.
+  pub expired: Option<f64>,
+}
+
+/// `updateTags(tags, durations?)`'s second argument: `{ expire?: seconds }`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Durations {
+  pub expire: Option<f64>,
+}
+
+/// Tag states by tag. Tags are compared exactly (case-sensitive), as Next does.
+#[derive(Debug, Default)]
+pub struct TagManifest {
+  tags: HashMap<String, TagState>,
+}
+
+impl TagManifest {
+  /// Next's `updateTags`: with durations (a profile was given) the tag is stale now and
+  /// expires `durations.expire` seconds from now (if given); without, it expires now.
+  pub fn update(&mut self, tags: &[String], durations: Option<Durations>, now: f64) {
+    for tag in tags {
+      let state = self.tags.entry(tag.clone()).or_default();
+      match durations {
+        Some(d) => {
+          state.stale = Some(now);
+          if let Some(expire) = d.expire {
+            state.expired = Some(now + expire * 1000.0);
+          }
+        }
+        None => state.expired = Some(now),
+      }
+    }
+  }
+
+  pub fn state(&self, tag: &str) -> Option<TagState> {
+    self.tags.get(tag).copied()
+  }
+
+  /// Next's `areTagsExpired`: some tag has `expired <= now && expired > timestamp`.
+  pub fn any_expired<'a>(
+    &self,
+    tags: impl IntoIterator<Item = &'a str>,
+    timestamp: f64,
+    now: f64,
+  ) -> bool {
+    tags.into_iter().any(|t| {
+      self
+        .tags
+        .get(t)
+        .and_then(|s| s.expired)
+        .is_some_and(|e| e <= now && e > timestamp)
+    })
+  }
+
+  /// Next's `areTagsStale`: some tag has `stale > timestamp`.
+  pub fn any_stale<'a>(&self, tags: impl IntoIterator<Item = &'a str>, timestamp: f64) -> bool {
+    tags.into_iter().any(|t| {
+      self
+        .tags
+        .get(t)
+        .and_then(|s| s.stale)
+        .is_some_and(|s| s > timestamp)
+    })
+  }
+
+  /// `getExpiration`: the latest `expired` time among `tags` that has already come, 0 if
+  /// none. Next discards an entry when `entry.timestamp <= expiration`; an expiry still in
+  /// the future (a profile's SWR window) must not discard anything yet, so unlike the
+  /// built-in we leave those out.
+  pub fn expiration<'a>(&self, tags: impl IntoIterator<Item = &'a str>, now: f64) -> f64 {
+    tags
+      .into_iter()
+      .filter_map(|t| self.tags.get(t).and_then(|s| s.expired))
+      .filter(|e| *e <= now)
+      .fold(0.0, f64::max)
+  }
+
+  pub fn len(&self) -> usize {
+    self.tags.len()
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.tags.is_empty()
+  }
+}
+
+/// The length Next checks a tag against: UTF-16 code units of the tag as the user wrote it.
+/// Next percent-encodes non-ASCII tags before they reach a handler (`encodeHeaderSafe`), so
+/// an encoded tag is measured decoded.
+fn tag_length(tag: &str) -> usize {
+  let decoded = percent_decode(tag);
+  decoded.as_deref().unwrap_or(tag).encode_utf16().count()
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+  if !s.contains('%') {
+    return None;
+  }
+  let bytes = s.as_bytes();
+  let mut out = Vec::with_capacity(bytes.len());
+  let mut i = 0;
+  while i < bytes.len() {
+    if bytes[i] == b'%' {
+      let hex = s.get(i + 1..i + 3)?;
+      out.push(u8::from_str_radix(hex, 16).ok()?);
+      i += 3;
+    } else {
+      out.push(bytes[i]);
+      i += 1;
+    }
+  }
+  String::from_utf8(out).ok()
+}
+
+/// Checks one tag: a non-empty string of at most 256 characters (1024 for implicit `_N_T_`
+/// tags), measured as Next measures it. Errors: `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`.
+pub fn validate_tag(tag: &str, what: &str) -> Result<()> {
+  if tag.is_empty() {
+    return Err(Error::new(
+      ErrorCode::InvalidTag,
+      format!("{what} must be a non-empty string, got \"\""),
+    ));
+  }
+  let max = if tag.starts_with(IMPLICIT_TAG_PREFIX) {
+    MAX_SOFT_TAG_LENGTH
+  } else {
+    MAX_TAG_LENGTH
+  };
+  let len = tag_length(tag);
+  if len > max {
+    let shown: String = tag.chars().take(40).collect();
+    return Err(Error::new(
+      ErrorCode::TagTooLong,
+      format!("{what} is {len} characters long, more than the {max} Next.js allows: {shown:?}…"),
+    ));
+  }
+  Ok(())
+}
+
+/// Next's `encodeHeaderSafe`: every run of characters outside `\t` and printable ASCII is
+/// percent-encoded as UTF-8 (`encodeURIComponent`). Next applies it to every tag before a
+/// handler sees it; we apply it to tags that come from elsewhere (a webhook calling
+/// `revalidateTag('café')`) so they match. Idempotent: `%xx` passes through.
+pub fn encode_header_safe(tag: &str) -> std::borrow::Cow<'_, str> {
+  let in_class = |b: u8| b == b'\t' || (0x20..=0x7e).contains(&b);
+  if tag.bytes().all(in_class) {
+    return std::borrow::Cow::Borrowed(tag);
+  }
+  let mut out = String::with_capacity(tag.len() * 3);
+  for b in tag.bytes() {
+    if in_class(b) {
+      out.push(b as char);
+    } else {
+      out.push_str(&format!("%{b:02X}"));
+    }
+  }
+  std::borrow::Cow::Owned(out)
+}
+
+/// Parses a tag list: a string or an array of strings, each validated and encoded as Next
+/// encodes tags. `what` names the argument in errors (e.g. `tags`).
+pub fn parse_tags(value: &Input, what: &str) -> Result<Vec<String>> {
+  match value {
+    Input::String(tag) => {
+      validate_tag(tag, what)?;
+      Ok(vec![encode_header_safe(tag).into_owned()])
+    }
+    Input::Array(items) => items
+      .iter()
+      .enumerate()
+      .map(|(i, item)| match item {
+        Input::String(tag) => {
+          validate_tag(tag, &format!("{what}[{i}]"))?;
+          Ok(encode_header_safe(tag).into_owned())
+        }
+        other => Err(Error::new(
+          ErrorCode::InvalidTag,
+          format!("{what}[{i}] must be a string, got {}", other.describe()),
+        )),
+      })
+      .collect(),
+    other => Err(Error::new(
+      ErrorCode::InvalidTag,
+      format!(
+        "{what} must be a string or an array of strings, got {}",
+        other.describe()
+      ),
+    )),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn tags(t: &[&str]) -> Vec<String> {
+    t.iter().map(|s| s.to_string()).collect()
+  }
+
+  #[test]
+  fn update_with_durations_is_stale_now_expired_later() {
+    let mut m = TagManifest::default();
+    m.update(
+      &tags(&["a"]),
+      Some(Durations { expire: Some(60.0) }),
+      1000.0,
+    );
+    assert_eq!(
+      m.state("a"),
+      Some(TagState {
+        stale: Some(1000.0),
+        expired: Some(61000.0)
+      })
+    );
+    // Written before: stale at once, expired only after 60 s.
+    assert!(m.any_stale(["a"], 999.5));
+    assert!(!m.any_expired(["a"], 999.5, 1001.0));
+    assert!(m.any_expired(["a"], 999.5, 61000.0));
+    // Written after the revalidation: not stale, but (as in Next) still behind the expiry.
+    assert!(!m.any_stale(["a"], 1000.5));
+    assert!(m.any_expired(["a"], 1000.5, 70000.0));
+    // Written after the expiry: neither.
+    assert!(!m.any_expired(["a"], 61000.5, 70000.0));
+  }
+
+  #[test]
+  fn update_without_durations_expires_now() {
+    let mut m = TagManifest::default();
+    m.update(&tags(&["a"]), None, 1000.0);
+    assert_eq!(m.state("a").unwrap().stale, None);
+    assert!(m.any_expired(["a"], 999.0, 1000.0));
+    assert!(
+      !m.any_expired(["a"], 1000.0, 1000.0),
+      "expired > timestamp is strict"
+    );
+  }
+
+  #[test]
+  fn durations_without_expire_only_mark_stale() {
+    let mut m = TagManifest::default();
+    m.update(&tags(&["a"]), None, 500.0);
+    m.update(&tags(&["a"]), Some(Durations { expire: None }), 1000.0);
+    assert_eq!(m.state("a").unwrap().expired, Some(500.0));
+    assert_eq!(m.state("a").unwrap().stale, Some(1000.0));
+  }
+
+  #[test]
+  fn expiration_ignores_future_expiry_and_unknown_tags() {
+    let mut m = TagManifest::default();
+    m.update(&tags(&["past"]), None, 1000.0);
+    m.update(
+      &tags(&["future"]),
+      Some(Durations { expire: Some(10.0) }),
+      2000.0,
+    );
+    assert_eq!(m.expiration(["past", "future", "none"], 3000.0), 1000.0);
+    assert_eq!(m.expiration(["past", "future"], 12000.0), 12000.0);
+    assert_eq!(m.expiration(["none"], 3000.0), 0.0);
+  }
+
+  #[test]
+  fn tags_are_case_sensitive() {
+    let mut m = TagManifest::default();
+    m.update(&tags(&["Posts"]), None, 1000.0);
+    assert!(!m.any_expired(["posts"], 0.0, 2000.0));
+    assert!(m.any_expired(["Posts"], 0.0, 2000.0));
+  }
+
+  #[test]
+  fn tag_validation() {
+    assert!(validate_tag("posts", "tag").is_ok());
+    assert_eq!(
+      validate_tag("", "tag").unwrap_err().code,
+      ErrorCode::InvalidTag
+    );
+    assert!(validate_tag(&"a".repeat(256), "tag").is_ok());
+    let err = validate_tag(&"a".repeat(257), "tag").unwrap_err();
+    assert_eq!(err.code, ErrorCode::TagTooLong);
+    assert!(err.message.contains("257"));
+    // 200 non-ASCII chars arrive percent-encoded (1200 chars) and are still valid.
+    let encoded: String = "%C3%A9".repeat(200);
+    assert!(validate_tag(&encoded, "tag").is_ok());
+    assert!(validate_tag(&"%C3%A9".repeat(257), "tag").is_err());
+    // Implicit tags may be as long as a soft tag.
+    let implicit = format!("_N_T_/{}", "a".repeat(900));
+    assert!(validate_tag(&implicit, "tag").is_ok());
+  }
+
+  #[test]
+  fn tags_are_encoded_like_next() {
+    assert_eq!(encode_header_safe("posts,a b/[slug]%"), "posts,a b/[slug]%");
+    assert_eq!(encode_header_safe("café"), "caf%C3%A9");
+    assert_eq!(encode_header_safe("😀"), "%F0%9F%98%80");
+    assert_eq!(encode_header_safe("a\nb\tc"), "a%0Ab\tc");
+    assert_eq!(encode_header_safe(&encode_header_safe("café")), "caf%C3%A9");
+    assert_eq!(parse_tags(&"café".into(), "t").unwrap(), vec!["caf%C3%A9"]);
+  }
+
+  #[test]
+  fn parse_tags_accepts_string_or_array() {
+    assert_eq!(parse_tags(&"a".into(), "tags").unwrap(), tags(&["a"]));
+    let arr = Input::Array(vec!["a".into(), "b".into()]);
+    assert_eq!(parse_tags(&arr, "tags").unwrap(), tags(&["a", "b"]));
+    let bad = Input::Array(vec!["a".into(), Input::Number(1.0)]);
+    let err = parse_tags(&bad, "tags").unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidTag);
+    assert!(err.message.contains("tags[1]"));
+    assert_eq!(
+      parse_tags(&Input::Null, "tags").unwrap_err().code,
+      ErrorCode::InvalidTag
+    );
+  }
+}
