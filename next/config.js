@@ -1,0 +1,46 @@
+'use strict'
+/**
+ * `withTagCache(nextConfig, options)`: wires tagcache into a Next.js config in one line.
+ *
+ *   module.exports = withTagCache({ cacheComponents: true, cacheLife: { ... } })
+ *
+ * It sets `cacheHandlers.default` and `.remote` to `tagcache/next/use-cache` and
+ * `cacheMaxMemorySize: 0` (Next's own in-memory caches off: tagcache is the cache), and
+ * hands the options, including the app's `cacheLife`, to the handlers through
+ * `TAGCACHE_OPTIONS`. The options are validated here, so a typo fails `next build` /
+ * `next start` at once with a coded error instead of turning every request into a miss.
+ */
+const { TagCache } = require('../index.js')
+const { serializeOptions } = require('./engine.js')
+
+/**
+ * @param {object} [nextConfig] the app's Next.js config object
+ * @param {import('../index').TagCacheOptions} [options] engine options; `cacheLife`
+ *   defaults to `nextConfig.cacheLife` (Next 16) or `nextConfig.experimental.cacheLife` (15)
+ * @returns {object} the config with tagcache wired in
+ * @throws {Error} `ERR_INVALID_OPTIONS` or `ERR_INVALID_CACHE_LIFE` for bad options
+ */
+function withTagCache(nextConfig = {}, options = {}) {
+  if (typeof nextConfig === 'function') {
+    return async (...args) => withTagCache(await nextConfig(...args), options)
+  }
+  const cacheLife =
+    options.cacheLife ?? nextConfig.cacheLife ?? (nextConfig.experimental || {}).cacheLife
+  const engineOptions = dropUndefined({ ...options, cacheLife })
+  // Validate now: constructing an engine runs every check the handlers would.
+  new TagCache(engineOptions).close()
+  process.env.TAGCACHE_OPTIONS = serializeOptions(engineOptions)
+
+  const useCache = require.resolve('./use-cache.js')
+  return {
+    ...nextConfig,
+    cacheHandlers: { ...nextConfig.cacheHandlers, default: useCache, remote: useCache },
+    cacheMaxMemorySize: 0,
+  }
+}
+
+function dropUndefined(object) {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined))
+}
+
+module.exports = { withTagCache }

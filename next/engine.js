@@ -1,0 +1,71 @@
+'use strict'
+/**
+ * The one engine per process that the Next.js handlers share, configured from the
+ * environment (`withTagCache` writes `TAGCACHE_OPTIONS`; the other variables override it):
+ *
+ * - `TAGCACHE_OPTIONS`: JSON of `TagCacheOptions` (including the app's `cacheLife`)
+ * - `TAGCACHE_MAX_MEMORY_BYTES`: bound of the in-process store, bytes
+ * - `TAGCACHE_KEY_PREFIX`: key namespace in a shared store
+ * - `TAGCACHE_REDIS_URL`: Redis URL (shared store)
+ *
+ * Kept on `globalThis` so that every copy of this module (Next loads handlers with
+ * `import()`, apps may `require` them too) sees the same engine and the same tags.
+ */
+const { TagCache } = require('../index.js')
+
+const ENGINE = Symbol.for('tagcache.engine')
+/** Next's `INFINITE_CACHE` in seconds: how `Infinity` travels through JSON. */
+const INFINITE_CACHE = 4294967294
+
+/**
+ * `TagCacheOptions` from environment variables. Throws `ERR_INVALID_OPTIONS` when
+ * `TAGCACHE_OPTIONS` is not JSON or a number variable is not a number.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {import('../index').TagCacheOptions}
+ */
+function optionsFromEnv(env = process.env) {
+  let options = {}
+  if (env.TAGCACHE_OPTIONS) {
+    try {
+      options = JSON.parse(env.TAGCACHE_OPTIONS)
+    } catch (err) {
+      throw codedError('ERR_INVALID_OPTIONS', `TAGCACHE_OPTIONS is not JSON: ${err.message}`)
+    }
+  }
+  if (env.TAGCACHE_MAX_MEMORY_BYTES) {
+    const bytes = Number(env.TAGCACHE_MAX_MEMORY_BYTES)
+    if (!Number.isFinite(bytes)) {
+      throw codedError(
+        'ERR_INVALID_OPTIONS',
+        `TAGCACHE_MAX_MEMORY_BYTES must be a number of bytes, got ${JSON.stringify(env.TAGCACHE_MAX_MEMORY_BYTES)}`,
+      )
+    }
+    options.maxMemoryBytes = bytes
+  }
+  if (env.TAGCACHE_KEY_PREFIX) options.keyPrefix = env.TAGCACHE_KEY_PREFIX
+  if (env.TAGCACHE_REDIS_URL) options.redisUrl = env.TAGCACHE_REDIS_URL
+  return options
+}
+
+/**
+ * Options as JSON for `TAGCACHE_OPTIONS`. `Infinity` becomes `INFINITE_CACHE`
+ * (4294967294 s), as Next normalizes it; plain JSON would turn it into `null`.
+ * @param {import('../index').TagCacheOptions} options
+ */
+function serializeOptions(options) {
+  return JSON.stringify(options, (_key, value) => (value === Infinity ? INFINITE_CACHE : value))
+}
+
+/** The process-wide engine, created from the environment on first use. */
+function sharedEngine() {
+  if (!globalThis[ENGINE]) globalThis[ENGINE] = new TagCache(optionsFromEnv())
+  return globalThis[ENGINE]
+}
+
+function codedError(code, message) {
+  const err = new Error(message)
+  err.code = code
+  return err
+}
+
+module.exports = { sharedEngine, optionsFromEnv, serializeOptions, INFINITE_CACHE }

@@ -1,0 +1,174 @@
+'use strict'
+/**
+ * The `'use cache'` handler for Next.js (`cacheHandlers.default` / `.remote`), backed by
+ * tagcache's native engine. Mirrors Next's built-in `cache-handlers/default.ts`, with
+ * these differences: entries past `revalidate` are still served (Next regenerates them in
+ * the background), soft tags are checked in `get`, and the store is shared with the ISR
+ * handler and bounded in bytes by the engine.
+ *
+ *   cacheHandlers: { default: require.resolve('tagcache/next/use-cache') }
+ *
+ * `get` never throws: a failure is a miss, logged once.
+ */
+const { TagCache } = require('../index.js')
+const { sharedEngine } = require('./engine.js')
+const { createFailureLog } = require('./log.js')
+
+const isDev = () => Boolean(process.env.__NEXT_DEV_SERVER) || process.env.NODE_ENV === 'development'
+
+/** Reads a stream to its end into one Buffer of its own (not a slice of a shared pool). */
+async function drain(stream) {
+  const chunks = []
+  let total = 0
+  for await (const chunk of stream) {
+    chunks.push(chunk)
+    total += chunk.byteLength
+  }
+  const out = Buffer.allocUnsafeSlow(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return out
+}
+
+/** A new stream per hit, over the stored bytes (Next's `streamFromBuffer`). */
+function streamFromBuffer(buffer) {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(buffer)
+      controller.close()
+    },
+  })
+}
+
+/**
+ * Creates a `'use cache'` handler (Next's `CacheHandler` interface).
+ * @param {import('../index').TagCacheOptions | TagCache} [options] engine options, or an
+ *   engine to use; default: the process-wide engine configured from `TAGCACHE_*`.
+ * @returns {import('./use-cache').UseCacheHandler}
+ */
+function createUseCacheHandler(options) {
+  let engine
+  const getEngine = () => {
+    if (!engine) {
+      if (options instanceof TagCache) engine = options
+      else if (options) engine = new TagCache(options)
+      else engine = sharedEngine()
+    }
+    return engine
+  }
+  /** Sets in flight, by key: a `get` of the same key waits for them (Next's contract). */
+  const pendingSets = new Map()
+  const logFailure = createFailureLog('use-cache')
+
+  return {
+    /**
+     * The entry, or `undefined` on a miss, an expired tag or soft tag, or any failure.
+     * A stale tag (revalidated with a profile) gives the entry with `revalidate: -1`, so
+     * Next serves it once and regenerates it in the background.
+     */
+    async get(cacheKey, softTags) {
+      const pending = pendingSets.get(cacheKey)
+      if (pending) await pending
+      let entry
+      try {
+        entry = await getEngine().get(cacheKey, softTags)
+      } catch (err) {
+        logFailure('get', err)
+        return undefined
+      }
+      if (!entry) return undefined
+      return {
+        value: streamFromBuffer(entry.value),
+        tags: entry.tags,
+        stale: entry.stale,
+        timestamp: entry.timestamp,
+        expire: entry.expire,
+        revalidate: entry.status === 'stale' ? -1 : entry.revalidate,
+      }
+    },
+
+    /**
+     * Awaits the entry, reads its stream once and stores the bytes. An errored stream
+     * stores nothing; `expire: 0` entries (dynamic) are not stored in production, as in
+     * Next's built-in. Never rejects.
+     */
+    async set(cacheKey, pendingEntry) {
+      let done
+      const pending = new Promise((resolve) => (done = resolve))
+      pendingSets.set(cacheKey, pending)
+      try {
+        const entry = await pendingEntry
+        if (entry.expire < 0 || (entry.expire === 0 && !isDev())) return
+        const value = await drain(entry.value)
+        await getEngine().set(cacheKey, value, {
+          tags: entry.tags,
+          stale: entry.stale,
+          revalidate: entry.revalidate,
+          expire: entry.expire,
+          timestamp: entry.timestamp,
+        })
+      } catch (err) {
+        logFailure('set', err)
+      } finally {
+        if (pendingSets.get(cacheKey) === pending) pendingSets.delete(cacheKey)
+        done()
+      }
+    },
+
+    /** Pulls tag changes made by other instances (a no-op for the in-process store). */
+    async refreshTags() {
+      try {
+        await getEngine().refreshTags()
+      } catch (err) {
+        logFailure('refreshTags', err)
+      }
+    },
+
+    /**
+     * The latest expiry (ms) among the soft tags, 0 if none. Next 15 passes the tags as
+     * rest arguments, Next 16 as one array.
+     */
+    async getExpiration(...args) {
+      const tags = Array.isArray(args[0]) ? args[0] : args
+      try {
+        return await getEngine().getExpiration(tags)
+      } catch (err) {
+        logFailure('getExpiration', err)
+        return 0
+      }
+    },
+
+    /**
+     * Next 16's `updateTags(tags, durations?)`: `{ expire }` seconds for
+     * `revalidateTag(tag, profile)`, none for `updateTag` / `revalidatePath`. A tag Next
+     * lets through but we cannot store (too long) does nothing, as in Next.
+     */
+    async updateTags(tags, durations) {
+      try {
+        await getEngine().updateTags(tags, durations)
+      } catch (err) {
+        logFailure('updateTags', err)
+        if (err.code !== 'ERR_TAG_TOO_LONG' && err.code !== 'ERR_INVALID_TAG') return
+        for (const tag of tags) {
+          await getEngine()
+            .updateTags([tag], durations)
+            .catch(() => {})
+        }
+      }
+    },
+
+    /** Next 15's `expireTags(...tags)`: the tags expire now. */
+    async expireTags(...tags) {
+      return this.updateTags(tags.flat())
+    },
+  }
+}
+
+const handler = createUseCacheHandler()
+
+module.exports = handler
+module.exports.default = handler
+module.exports.createUseCacheHandler = createUseCacheHandler
