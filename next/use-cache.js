@@ -167,7 +167,9 @@ function createUseCacheHandler(options) {
   }
 }
 
-const handler = createUseCacheHandler()
+// The process-wide engine is created when Next loads this module, so a bad configuration
+// fails at startup with its code instead of turning every request into a logged miss.
+const handler = createUseCacheHandler(sharedEngine())
 
 module.exports = handler
 module.exports.default = handler

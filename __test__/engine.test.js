@@ -1,0 +1,407 @@
+'use strict'
+const { TagCache, rejection, thrown, now, secondsAgo } = require('./helpers/engine')
+
+const INFINITE_CACHE = 4294967294
+const value = (text = 'v') => Buffer.from(text)
+
+describe('cacheLife profiles', () => {
+  test('the seven built-in profiles are those of Next 16.4, in seconds', () => {
+    const cache = new TagCache()
+    expect(cache.resolveProfile('default')).toEqual({
+      stale: 300,
+      revalidate: 900,
+      expire: INFINITE_CACHE,
+    })
+    expect(cache.resolveProfile('seconds')).toEqual({ stale: 30, revalidate: 1, expire: 60 })
+    expect(cache.resolveProfile('minutes')).toEqual({ stale: 300, revalidate: 60, expire: 3600 })
+    expect(cache.resolveProfile('hours')).toEqual({ stale: 300, revalidate: 3600, expire: 86400 })
+    expect(cache.resolveProfile('days')).toEqual({ stale: 300, revalidate: 86400, expire: 604800 })
+    expect(cache.resolveProfile('weeks')).toEqual({
+      stale: 300,
+      revalidate: 604800,
+      expire: 2592000,
+    })
+    expect(cache.resolveProfile('max')).toEqual({
+      stale: 300,
+      revalidate: 2592000,
+      expire: 31536000,
+    })
+  })
+
+  test('custom profiles replace built-ins, inherit from default, store Infinity as never', () => {
+    const cache = new TagCache({
+      cacheLife: {
+        hours: { revalidate: 10 },
+        blog: { stale: 5, revalidate: 60, expire: Infinity },
+      },
+    })
+    expect(cache.resolveProfile('hours')).toEqual({
+      stale: 300,
+      revalidate: 10,
+      expire: INFINITE_CACHE,
+    })
+    expect(cache.resolveProfile('blog')).toEqual({
+      stale: 5,
+      revalidate: 60,
+      expire: INFINITE_CACHE,
+    })
+    expect(cache.resolveProfile({ revalidate: 1, expire: 2 })).toEqual({
+      stale: 300,
+      revalidate: 1,
+      expire: 2,
+    })
+  })
+
+  test('a custom default is what other profiles inherit', () => {
+    const cache = new TagCache({
+      cacheLife: { default: { expire: 1000 }, short: { revalidate: 5 } },
+    })
+    expect(cache.resolveProfile('short')).toEqual({ stale: 300, revalidate: 5, expire: 1000 })
+  })
+
+  test.each([
+    [{ blog: { expire: false } }, /cacheLife\.blog\.expire .*Infinity instead of false/],
+    [{ blog: { stale: -1 } }, /cacheLife\.blog\.stale must be zero or more/],
+    [{ blog: { revalidate: NaN } }, /cacheLife\.blog\.revalidate .*NaN/],
+    [{ blog: { revalidate: '60' } }, /cacheLife\.blog\.revalidate .*"60"/],
+    [{ blog: { revalidate: 100, expire: 10 } }, /cacheLife\.blog: expire \(10\) .*revalidate \(100\)/],
+    [{ blog: 60 }, /cacheLife\.blog must be an object/],
+    [{ blog: { expires: 60 } }, /unknown field "expires"/],
+  ])('invalid cacheLife %p throws ERR_INVALID_CACHE_LIFE', (cacheLife, message) => {
+    const err = thrown(() => new TagCache({ cacheLife }))
+    expect(err.code).toBe('ERR_INVALID_CACHE_LIFE')
+    expect(err.message).toMatch(message)
+  })
+
+  test('an unknown profile name is ERR_UNKNOWN_PROFILE naming it', () => {
+    const err = thrown(() => new TagCache().resolveProfile('hourly'))
+    expect(err.code).toBe('ERR_UNKNOWN_PROFILE')
+    expect(err.message).toMatch(/"hourly"/)
+  })
+})
+
+describe('get and set', () => {
+  test('round trip: the same Buffer, exact float timestamp, the profile timings', async () => {
+    const cache = new TagCache()
+    const buf = value('hello')
+    const timestamp = now() - 0.123456
+    await cache.set('k', buf, { tags: ['a', 'b'], profile: 'hours', timestamp })
+    const entry = await cache.get('k')
+    expect(entry.value).toBe(buf)
+    expect(entry).toMatchObject({
+      tags: ['a', 'b'],
+      stale: 300,
+      revalidate: 3600,
+      expire: 86400,
+      timestamp,
+      status: 'fresh',
+    })
+    expect(await cache.get('missing')).toBeNull()
+  })
+
+  test('explicit timings inherit missing fields from default; no meta means default', async () => {
+    const cache = new TagCache()
+    await cache.set('a', value(), { revalidate: 5 })
+    expect(await cache.get('a')).toMatchObject({ stale: 300, revalidate: 5, expire: INFINITE_CACHE })
+    await cache.set('b', value())
+    expect(await cache.get('b')).toMatchObject({ stale: 300, revalidate: 900, expire: INFINITE_CACHE })
+    await cache.set('c', value(), { profile: { revalidate: 1, expire: 2 } })
+    expect(await cache.get('c')).toMatchObject({ revalidate: 1, expire: 2 })
+  })
+
+  test('past revalidate the entry is stale; past expire it is gone', async () => {
+    const cache = new TagCache()
+    await cache.set('stale', value(), { revalidate: 10, expire: 100, timestamp: secondsAgo(11) })
+    expect((await cache.get('stale')).status).toBe('stale')
+    await cache.set('gone', value(), { revalidate: 10, expire: 100, timestamp: secondsAgo(101) })
+    expect(await cache.get('gone')).toBeNull()
+    expect(cache.stats().entries).toBe(1)
+  })
+
+  test('delete removes one entry', async () => {
+    const cache = new TagCache()
+    await cache.set('a', value())
+    await cache.set('b', value())
+    expect(await cache.delete('a')).toBe(true)
+    expect(await cache.delete('a')).toBe(false)
+    expect(await cache.get('a')).toBeNull()
+    expect(await cache.get('b')).not.toBeNull()
+  })
+
+  test('a Uint8Array is accepted as a value', async () => {
+    const cache = new TagCache()
+    await cache.set('u8', new Uint8Array([1, 2, 3]))
+    expect([...(await cache.get('u8')).value]).toEqual([1, 2, 3])
+  })
+})
+
+describe('revalidateTag, as Next 16', () => {
+  async function withEntry(cacheOptions) {
+    const cache = new TagCache(cacheOptions)
+    await cache.set('k', value(), { tags: ['posts', 'Mixed'], profile: 'days', timestamp: secondsAgo(1) })
+    return cache
+  }
+
+  test("'max': stale now (served, SWR), expiry a year away", async () => {
+    const cache = await withEntry()
+    await cache.revalidateTag('posts', 'max')
+    expect((await cache.get('k')).status).toBe('stale')
+    // The expiry is in the future, so it does not count yet.
+    expect(await cache.getExpiration(['posts'])).toBe(0)
+    // An entry written after the revalidation is fresh.
+    await cache.set('k', value('new'), { tags: ['posts'], profile: 'days' })
+    expect((await cache.get('k')).status).toBe('fresh')
+  })
+
+  test('a named profile from the config resolves its expire', async () => {
+    const cache = await withEntry({ cacheLife: { blog: { revalidate: 1, expire: 2 } } })
+    await cache.revalidateTag('posts', 'blog')
+    expect((await cache.get('k')).status).toBe('stale')
+    // The entry was written 1 s ago; the tag expires 2 s after the revalidation.
+    await new Promise((r) => setTimeout(r, 2100))
+    expect(await cache.get('k')).toBeNull()
+  })
+
+  test('{ expire: 0 } expires now', async () => {
+    const cache = await withEntry()
+    await cache.revalidateTag('posts', { expire: 0 })
+    expect(await cache.get('k')).toBeNull()
+  })
+
+  test('{ expire: N } is stale now and expired after N seconds', async () => {
+    const cache = await withEntry()
+    await cache.revalidateTag('posts', { expire: 1 })
+    expect((await cache.get('k')).status).toBe('stale')
+    await new Promise((r) => setTimeout(r, 1100))
+    expect(await cache.get('k')).toBeNull()
+  })
+
+  test('no profile (deprecated in Next) expires now', async () => {
+    const cache = await withEntry()
+    await cache.revalidateTag('posts')
+    expect(await cache.get('k')).toBeNull()
+  })
+
+  test('an array of tags; tags are case-sensitive', async () => {
+    const cache = await withEntry()
+    await cache.revalidateTag(['mixed', 'other'])
+    expect((await cache.get('k')).status).toBe('fresh')
+    await cache.revalidateTag(['other', 'Mixed'])
+    expect(await cache.get('k')).toBeNull()
+  })
+
+  test('an unknown profile rejects with ERR_UNKNOWN_PROFILE and changes nothing', async () => {
+    const cache = await withEntry()
+    const err = await rejection(cache.revalidateTag('posts', 'hourly'))
+    expect(err.code).toBe('ERR_UNKNOWN_PROFILE')
+    expect((await cache.get('k')).status).toBe('fresh')
+    expect(cache.stats().tagUpdates).toBe(0)
+  })
+
+  test('updateTag expires now; a later write is fresh (read-your-own-writes)', async () => {
+    const cache = await withEntry()
+    await cache.updateTag('posts')
+    expect(await cache.get('k')).toBeNull()
+    expect(await cache.getExpiration(['posts', 'unknown'])).toBeGreaterThan(now() - 1000)
+    await cache.set('k', value('new'), { tags: ['posts'] })
+    expect((await cache.get('k')).value.toString()).toBe('new')
+  })
+
+  test("non-ASCII tags match Next's percent-encoded form", async () => {
+    const cache = new TagCache()
+    // Next hands handlers `encodeHeaderSafe(tag)`; a webhook calls with the raw tag.
+    await cache.set('k', value(), { tags: ['caf%C3%A9'], timestamp: secondsAgo(1) })
+    await cache.revalidateTag('café')
+    expect(await cache.get('k')).toBeNull()
+  })
+})
+
+describe('updateTags and getExpiration (the handler interface)', () => {
+  test('with durations: stale now; without: expired now', async () => {
+    const cache = new TagCache()
+    await cache.set('a', value(), { tags: ['a'], timestamp: secondsAgo(1) })
+    await cache.set('b', value(), { tags: ['b'], timestamp: secondsAgo(1) })
+    await cache.updateTags(['a'], { expire: 60 })
+    await cache.updateTags(['b'])
+    expect((await cache.get('a')).status).toBe('stale')
+    expect(await cache.get('b')).toBeNull()
+    const expiration = await cache.getExpiration(['a', 'b'])
+    expect(expiration).toBeGreaterThan(now() - 1000)
+    expect(expiration).toBeLessThanOrEqual(now())
+    expect(await cache.getExpiration([])).toBe(0)
+  })
+})
+
+describe('revalidatePath', () => {
+  test('expires the implicit tags Next derives, with the / and /index twin', async () => {
+    const cache = new TagCache()
+    expect(await cache.revalidatePath('/')).toEqual(['_N_T_/', '_N_T_/index'])
+    expect(await cache.revalidatePath('/index')).toEqual(['_N_T_/index', '_N_T_/'])
+    expect(await cache.revalidatePath('/blog/')).toEqual(['_N_T_/blog'])
+    expect(await cache.revalidatePath('/blog', 'layout')).toEqual(['_N_T_/blog/layout'])
+    expect(await cache.revalidatePath('/', 'page')).toEqual(['_N_T_/page'])
+    const err = await rejection(cache.revalidatePath('/blog', 'pages'))
+    expect(err.code).toBe('ERR_INVALID_OPTIONS')
+  })
+
+  test('an entry read with that soft tag is gone; others stay', async () => {
+    const cache = new TagCache()
+    await cache.set('blog', value(), { timestamp: secondsAgo(1) })
+    await cache.set('about', value(), { timestamp: secondsAgo(1) })
+    await cache.revalidatePath('/blog')
+    expect(await cache.get('blog', ['_N_T_/layout', '_N_T_/blog'])).toBeNull()
+    expect(await cache.get('about', ['_N_T_/layout', '_N_T_/about'])).not.toBeNull()
+  })
+})
+
+describe('the memory store is bounded in bytes, least recently used first', () => {
+  test('evicts the least recently used entries and stays under the bound', async () => {
+    // Each entry costs key (2) + value (1000) + tags (0) + 96 bytes of overhead.
+    const cache = new TagCache({ maxMemoryBytes: 3 * 1098 })
+    for (const k of ['k0', 'k1', 'k2']) await cache.set(k, Buffer.alloc(1000))
+    expect(cache.stats()).toMatchObject({ entries: 3, bytes: 3294, evictions: 0 })
+    await cache.get('k0') // k1 is now the least recently used
+    await cache.set('k3', Buffer.alloc(1000))
+    expect(await cache.get('k1')).toBeNull()
+    for (const k of ['k0', 'k2', 'k3']) expect(await cache.get(k)).not.toBeNull()
+    await cache.set('k4', Buffer.alloc(2000))
+    const stats = cache.stats()
+    expect(stats.evictions).toBe(3)
+    expect(stats.bytes).toBeLessThanOrEqual(3 * 1098)
+  })
+
+  test('a value that can never fit is ERR_VALUE_TOO_LARGE and evicts nothing', async () => {
+    const cache = new TagCache({ maxMemoryBytes: 1000 })
+    await cache.set('small', Buffer.alloc(10))
+    const err = await rejection(cache.set('big', Buffer.alloc(1000)))
+    expect(err.code).toBe('ERR_VALUE_TOO_LARGE')
+    expect(err.message).toMatch(/maxMemoryBytes \(1000\)/)
+    expect(await cache.get('small')).not.toBeNull()
+  })
+})
+
+describe('every error code, with the input that triggers it', () => {
+  const cache = new TagCache()
+
+  test.each([
+    ['ERR_INVALID_TAG', () => cache.set('k', value(), { tags: ['ok', 42] }), /meta\.tags\[1\]/],
+    ['ERR_INVALID_TAG', () => cache.revalidateTag(''), /non-empty/],
+    ['ERR_INVALID_TAG', () => cache.revalidateTag(null), /string or an array/],
+    ['ERR_TAG_TOO_LONG', () => cache.revalidateTag('x'.repeat(257)), /257 characters/],
+    ['ERR_TAG_TOO_LONG', () => cache.set('k', value(), { tags: ['x'.repeat(300)] }), /300/],
+    ['ERR_UNKNOWN_PROFILE', () => cache.set('k', value(), { profile: 'hourly' }), /"hourly"/],
+    ['ERR_UNKNOWN_PROFILE', () => cache.revalidateTag('t', 'hourly'), /"hourly"/],
+    ['ERR_INVALID_CACHE_LIFE', () => cache.set('k', value(), { expire: -1 }), /meta\.expire/],
+    ['ERR_INVALID_CACHE_LIFE', () => cache.revalidateTag('t', { expire: NaN }), /expire/],
+    ['ERR_INVALID_CACHE_LIFE', () => cache.set('k', value(), { revalidate: 10, expire: 5 }), /expire/],
+    ['ERR_INVALID_OPTIONS', () => cache.set('k', 'not a buffer'), /value must be a Buffer/],
+    ['ERR_INVALID_OPTIONS', () => cache.set(42, value()), /key must be a string, got 42/],
+    ['ERR_INVALID_OPTIONS', () => cache.get({}), /key must be a string/],
+    ['ERR_INVALID_OPTIONS', () => cache.set('k', value(), { tag: ['a'] }), /unknown field "tag"/],
+    [
+      'ERR_INVALID_OPTIONS',
+      () => cache.set('k', value(), { profile: 'hours', revalidate: 1 }),
+      /either profile or/,
+    ],
+    ['ERR_INVALID_OPTIONS', () => cache.set('k', value(), { timestamp: 'now' }), /timestamp/],
+  ])('%s from %p', async (code, call, message) => {
+    const err = await rejection(call())
+    expect(require('node:util').types.isNativeError(err)).toBe(true)
+    expect(err.code).toBe(code)
+    expect(err.message).toMatch(message)
+  })
+
+  test.each([
+    [{ maxMemory: 1 }, /unknown option "maxMemory"/],
+    [{ maxMemoryBytes: -1 }, /maxMemoryBytes/],
+    [{ maxMemoryBytes: '64mb' }, /"64mb"/],
+    [{ keyPrefix: 1 }, /keyPrefix/],
+    [{ timeoutMs: 0 }, /timeoutMs/],
+    ['fast', /options must be an object/],
+  ])('ERR_INVALID_OPTIONS from new TagCache(%p)', (options, message) => {
+    const err = thrown(() => new TagCache(options))
+    expect(err.code).toBe('ERR_INVALID_OPTIONS')
+    expect(err.message).toMatch(message)
+  })
+
+  test('ERR_VALUE_TOO_LARGE from a value over maxMemoryBytes', async () => {
+    const small = new TagCache({ maxMemoryBytes: 100 })
+    expect((await rejection(small.set('k', Buffer.alloc(100)))).code).toBe('ERR_VALUE_TOO_LARGE')
+  })
+
+  test('ERR_CLOSED from any call after close()', async () => {
+    const closed = new TagCache()
+    await closed.set('k', value())
+    await closed.close()
+    await closed.close()
+    for (const call of [
+      () => closed.get('k'),
+      () => closed.set('k', value()),
+      () => closed.delete('k'),
+      () => closed.revalidateTag('t', 'max'),
+      () => closed.updateTag('t'),
+      () => closed.revalidatePath('/'),
+      () => closed.updateTags(['t']),
+      () => closed.getExpiration(['t']),
+      () => closed.refreshTags(),
+    ]) {
+      expect((await rejection(call())).code).toBe('ERR_CLOSED')
+    }
+  })
+
+  test('garbage never crashes the process', async () => {
+    const weird = [
+      undefined,
+      null,
+      Symbol('s'),
+      () => 1,
+      10n,
+      { a: { b: { c: { d: { e: { f: { g: { h: { i: {} } } } } } } } } },
+      new Map(),
+      [[[[]]]],
+      NaN,
+    ]
+    for (const w of weird) {
+      for (const call of [
+        () => cache.get(w, w),
+        () => cache.set(w, w, w),
+        () => cache.set('k', value(), w),
+        () => cache.revalidateTag(w, w),
+        () => cache.updateTags(w, w),
+        () => cache.revalidatePath(w, w),
+        () => cache.getExpiration(w),
+      ]) {
+        const outcome = await Promise.resolve()
+          .then(call)
+          .then(
+            () => 'ok',
+            (err) => err.code,
+          )
+        expect(outcome === 'ok' || /^ERR_/.test(outcome)).toBe(true)
+      }
+    }
+    expect(() => new TagCache(Symbol('x'))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }))
+  })
+})
+
+describe('stats', () => {
+  test('counts hits, misses, stale hits, sets, tag updates and bytes', async () => {
+    const cache = new TagCache()
+    await cache.set('k', Buffer.alloc(10), { tags: ['t'], timestamp: secondsAgo(1) })
+    await cache.get('k')
+    await cache.get('nope')
+    await cache.revalidateTag(['t', 'u'], 'max')
+    await cache.get('k')
+    expect(cache.stats()).toEqual({
+      hits: 2,
+      misses: 1,
+      staleHits: 1,
+      sets: 1,
+      evictions: 0,
+      tagUpdates: 2,
+      entries: 1,
+      bytes: 1 + 10 + 1 + 96,
+      storeErrors: 0,
+    })
+  })
+})

@@ -1,0 +1,84 @@
+'use strict'
+/**
+ * Builds and starts the example Next.js app for end-to-end tests: `next build`, then
+ * `next start` on a free loopback port. The server runs in its own process group and is
+ * stopped by pid, whatever happens (also on process exit).
+ */
+const { spawn, spawnSync } = require('node:child_process')
+const net = require('node:net')
+const path = require('node:path')
+
+const appDir = path.join(__dirname, '..', '..', 'examples', 'next-app')
+const nextBin = require.resolve('next/dist/bin/next')
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** `next build` of the example app; throws with the build output when it fails. */
+function buildApp(env = {}) {
+  const result = spawnSync(process.execPath, [nextBin, 'build'], {
+    cwd: appDir,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+    encoding: 'utf8',
+    timeout: 180_000,
+  })
+  if (result.status !== 0) {
+    throw new Error(`next build failed (${result.status}):\n${result.stdout}\n${result.stderr}`)
+  }
+  return result.stdout
+}
+
+/** Starts `next start`; resolves to `{ url, stop, log }` once it answers. */
+async function startApp(env = {}) {
+  const port = await freePort()
+  const child = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: appDir,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let log = ''
+  child.stdout.on('data', (d) => (log += d))
+  child.stderr.on('data', (d) => (log += d))
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  process.once('exit', kill)
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      kill()
+    })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`next start exited early:\n${log}`)
+    try {
+      const res = await fetch(`${url}/api/tagcache-stats`)
+      if (res.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`next start did not answer within 30 s:\n${log}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { url, stop, log: () => log }
+}
+
+module.exports = { appDir, buildApp, startApp }
