@@ -51,7 +51,11 @@ test('options from the environment', () => {
       TAGCACHE_MAX_MEMORY_BYTES: '2048',
       TAGCACHE_KEY_PREFIX: 'build-1',
     }),
-  ).toEqual({ cacheLife: { x: { expire: 4294967294 } }, maxMemoryBytes: 2048, keyPrefix: 'build-1' })
+  ).toEqual({
+    cacheLife: { x: { expire: 4294967294 } },
+    maxMemoryBytes: 2048,
+    keyPrefix: 'build-1',
+  })
   expect(() => optionsFromEnv({ TAGCACHE_OPTIONS: '{nope' })).toThrow(
     expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
   )

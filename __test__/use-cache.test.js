@@ -85,7 +85,9 @@ test('every hit gets a new stream', async () => {
 
 test('an errored stream stores nothing and set does not reject', async () => {
   const { engine, handler } = setup()
-  await expect(handler.set('k', Promise.resolve(entry({ value: erroringStream() })))).resolves.toBeUndefined()
+  await expect(
+    handler.set('k', Promise.resolve(entry({ value: erroringStream() }))),
+  ).resolves.toBeUndefined()
   expect(await handler.get('k', [])).toBeUndefined()
   expect(engine.stats().sets).toBe(0)
 })
@@ -132,7 +134,10 @@ test('a stale tag gives the entry with revalidate -1; an expired tag gives undef
 
 test('entries past revalidate but within expire are returned (Next regenerates them)', async () => {
   const { handler } = setup()
-  await handler.set('k', Promise.resolve(entry({ revalidate: 1, expire: 100, timestamp: secondsAgo(5) })))
+  await handler.set(
+    'k',
+    Promise.resolve(entry({ revalidate: 1, expire: 100, timestamp: secondsAgo(5) })),
+  )
   expect(await handler.get('k', [])).toBeDefined()
 })
 

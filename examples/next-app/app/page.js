@@ -9,9 +9,10 @@ export default function Home() {
         <Stamp tag="time" profile="hours" />
       </Suspense>
       <p>
-        Reload: the time stays. Open <a href="/api/revalidate?tag=time&profile=max">
-          /api/revalidate?tag=time&amp;profile=max</a>, then reload twice: the first reload still
-        shows the old time (stale-while-revalidate), the second a new one. With{' '}
+        Reload: the time stays. Open{' '}
+        <a href="/api/revalidate?tag=time&profile=max">/api/revalidate?tag=time&amp;profile=max</a>,
+        then reload twice: the first reload still shows the old time (stale-while-revalidate), the
+        second a new one. With{' '}
         <a href="/api/revalidate?tag=time&expire=0">/api/revalidate?tag=time&amp;expire=0</a> the
         next reload is new at once.
       </p>

@@ -9,8 +9,8 @@ export default function PathDemo() {
         <Stamp tag="path-demo" profile="max" />
       </Suspense>
       <p>
-        Open <a href="/api/revalidate-path?path=/path-demo">/api/revalidate-path?path=/path-demo</a>,
-        then reload: the time is new at once (the page&apos;s implicit tag expired).
+        Open <a href="/api/revalidate-path?path=/path-demo">/api/revalidate-path?path=/path-demo</a>
+        , then reload: the time is new at once (the page&apos;s implicit tag expired).
       </p>
     </main>
   )

@@ -1,0 +1,66 @@
+'use strict'
+/**
+ * What `npm test` and `npm run demo` need before they run, on a fresh clone with only node,
+ * npm and cargo: the npm packages and the native addon (release build). Node built-ins only:
+ * this runs before `npm install`.
+ */
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..')
+
+/** Runs a command in the repository, echoing it; exits the process if it fails. */
+function run(command, args, options = {}) {
+  console.log(`\n$ ${[command, ...args].join(' ')}`)
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options })
+  if (result.error) {
+    console.error(`could not run ${command}: ${result.error.message}`)
+    process.exit(1)
+  }
+  if (result.status !== 0 && !options.allowFailure) process.exit(result.status || 1)
+  return result.status === 0
+}
+
+function mtime(file) {
+  try {
+    return fs.statSync(path.join(root, file)).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
+/** `npm ci` when node_modules is missing or older than the lockfile. */
+function ensureNodeModules() {
+  const marker = 'node_modules/.package-lock.json'
+  if (mtime(marker) >= mtime('package-lock.json') && mtime('node_modules/.bin/napi')) return
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  if (!run(npm, ['ci', '--no-audit', '--no-fund'], { allowFailure: true })) {
+    console.warn('npm ci failed; trying npm install')
+    run(npm, ['install', '--no-audit', '--no-fund'])
+  }
+}
+
+function requireCargo() {
+  const probe = spawnSync('cargo', ['--version'], { encoding: 'utf8' })
+  if (probe.status !== 0) {
+    console.error(
+      'cargo was not found: building tagcache from a checkout needs a Rust toolchain (https://rustup.rs).',
+    )
+    process.exit(1)
+  }
+}
+
+/** The release build of the addon (`napi build`), which also regenerates index.js / index.d.ts. */
+function buildAddon() {
+  requireCargo()
+  run(process.execPath, [
+    path.join(root, 'node_modules/.bin/napi'),
+    'build',
+    '--platform',
+    '--release',
+    '--no-const-enum',
+  ])
+}
+
+module.exports = { root, run, ensureNodeModules, buildAddon }

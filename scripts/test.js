@@ -1,0 +1,44 @@
+'use strict'
+/**
+ * `npm test`: installs what is missing, builds the addon, then runs every check:
+ * rustfmt, clippy (-D warnings), cargo test, drift of the generated index.js / index.d.ts,
+ * prettier and oxlint, and jest (engine, adapter, config and the end-to-end Next.js test).
+ */
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const { root, run, ensureNodeModules, buildAddon } = require('./setup')
+
+ensureNodeModules()
+run('cargo', ['fmt', '--all', '--', '--check'])
+run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
+run('cargo', ['test'])
+buildAddon()
+
+// The generated loader and typings are committed and must match a fresh build.
+const inGit = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root }).status === 0
+if (inGit) {
+  const diff = spawnSync('git', ['diff', '--exit-code', '--', 'index.js', 'index.d.ts'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (diff.status !== 0) {
+    console.error(
+      '\nindex.js / index.d.ts differ from a fresh `npm run build`: commit the regenerated files.',
+    )
+    process.exit(1)
+  }
+}
+
+const bin = (name) => path.join(root, 'node_modules', '.bin', name)
+run(bin('prettier'), ['--check', '.'])
+run(bin('oxlint'), ['--deny-warnings', 'next', '__test__', 'scripts', 'examples', 'jest.config.js'])
+
+const results = path.join(root, 'target', 'jest-results.json')
+fs.mkdirSync(path.dirname(results), { recursive: true })
+const jestOk = run(bin('jest'), ['--runInBand', '--json', `--outputFile=${results}`], {
+  allowFailure: true,
+})
+const summary = JSON.parse(fs.readFileSync(results, 'utf8'))
+console.log(`\njest: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed`)
+process.exit(jestOk && summary.numTotalTests > 0 ? 0 : 1)
