@@ -44,8 +44,9 @@ export declare class TagCache {
   /**
    * Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
    * `{ stale, revalidate, expire }`) or explicit `stale` / `revalidate` / `expire` seconds
-   * (missing ones inherit from `default`); `timestamp?` ms (default now). The Buffer is
-   * kept by reference, not copied: do not modify it afterwards.
+   * (missing ones inherit from `default`); `timestamp?` ms (default now). A Buffer that
+   * owns its memory is kept by reference, not copied: do not modify it afterwards (a view
+   * into a larger ArrayBuffer, such as a small pooled Buffer, is copied).
    * Rejects with `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`, `ERR_UNKNOWN_PROFILE`,
    * `ERR_INVALID_CACHE_LIFE`, `ERR_INVALID_OPTIONS`, `ERR_VALUE_TOO_LARGE`, `ERR_CLOSED`.
    */
@@ -94,7 +95,10 @@ export declare class TagCache {
 
 /** An entry returned by `get`. */
 export interface CacheEntry {
-  /** The stored bytes: the very Buffer given to `set` (not a copy; do not modify it). */
+  /**
+   * The stored bytes: the Buffer given to `set` (or the store's copy of a pooled one), the
+   * same object on every hit. Do not modify it.
+   */
   value: Buffer
   /** The entry's own tags (soft tags are never stored). */
   tags: Array<string>

@@ -86,7 +86,9 @@ describe('cacheLife profiles', () => {
 describe('get and set', () => {
   test('round trip: the same Buffer, exact float timestamp, the profile timings', async () => {
     const cache = new TagCache()
-    const buf = value('hello')
+    // A Buffer with a memory of its own is kept by reference (pooled ones are copied, below).
+    const buf = Buffer.allocUnsafeSlow(5)
+    buf.write('hello')
     const timestamp = now() - 0.123456
     await cache.set('k', buf, { tags: ['a', 'b'], profile: 'hours', timestamp })
     const entry = await cache.get('k')
@@ -137,6 +139,22 @@ describe('get and set', () => {
     expect(await cache.delete('a')).toBe(false)
     expect(await cache.get('a')).toBeNull()
     expect(await cache.get('b')).not.toBeNull()
+  })
+
+  test('a Buffer that owns its memory is kept, a pooled view is copied once', async () => {
+    const cache = new TagCache()
+    const own = Buffer.alloc(10_000, 1)
+    const pooled = Buffer.from('small') // a view into Node's shared 8 KiB pool
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength)
+    await cache.set('own', own)
+    await cache.set('pooled', pooled)
+    expect((await cache.get('own')).value).toBe(own)
+    const copy = (await cache.get('pooled')).value
+    expect(copy).not.toBe(pooled)
+    expect(copy.toString()).toBe('small')
+    expect(copy.buffer.byteLength).toBe(5)
+    expect((await cache.get('pooled')).value).toBe(copy)
+    expect(cache.stats().bytes).toBe(3 + 10_000 + 96 + 6 + 5 + 96)
   })
 
   test('a Uint8Array is accepted as a value', async () => {

@@ -1,6 +1,9 @@
-//! The payload the binding stores: the caller's JS `Buffer`, kept by reference (no copy).
+//! The payload the binding stores: a JS `Buffer`, kept by reference when it owns its memory.
+
+use std::ptr;
 
 use napi::bindgen_prelude::*;
+use napi::{check_status, sys, JsValue};
 use parking_lot::Mutex;
 
 use crate::store::Payload;
@@ -14,11 +17,21 @@ pub struct JsBuffer {
 }
 
 impl JsBuffer {
-  pub fn new(buffer: Buffer) -> Self {
-    JsBuffer {
+  /// Keeps `value` (a Buffer or Uint8Array) by reference when it spans its whole
+  /// ArrayBuffer. A view into a larger one (small Buffers share Node's 8 KiB pool) is
+  /// copied, so the store never keeps alive memory it does not count.
+  pub fn from_js(value: &Unknown) -> Result<Self> {
+    let raw = value.value();
+    let buffer = if is_partial_view(raw.env, raw.value)? {
+      let view: BufferSlice = unsafe { value.cast()? };
+      Buffer::from(view.to_vec())
+    } else {
+      unsafe { value.cast::<Buffer>()? }
+    };
+    Ok(JsBuffer {
       len: buffer.len(),
       buffer: Mutex::new(buffer),
-    }
+    })
   }
 
   /// The stored Buffer, as the same JS object every time (no copy). JS thread only.
@@ -29,6 +42,35 @@ impl JsBuffer {
     *guard = unsafe { Buffer::from_napi_value(env.raw(), raw)? };
     unsafe { Buffer::from_napi_value(env.raw(), raw) }
   }
+}
+
+/// True when the typed array `value` covers only part of its ArrayBuffer.
+fn is_partial_view(env: sys::napi_env, value: sys::napi_value) -> Result<bool> {
+  let mut kind = 0;
+  let mut length = 0usize;
+  let mut data = ptr::null_mut();
+  let mut array_buffer = ptr::null_mut();
+  let mut offset = 0usize;
+  check_status!(
+    unsafe {
+      sys::napi_get_typedarray_info(
+        env,
+        value,
+        &mut kind,
+        &mut length,
+        &mut data,
+        &mut array_buffer,
+        &mut offset,
+      )
+    },
+    "Failed to read the Buffer's typed array info"
+  )?;
+  let mut total = 0usize;
+  check_status!(
+    unsafe { sys::napi_get_arraybuffer_info(env, array_buffer, &mut data, &mut total) },
+    "Failed to read the Buffer's ArrayBuffer"
+  )?;
+  Ok(offset != 0 || length != total)
 }
 
 impl Payload for JsBuffer {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, Env, Object, PromiseRaw, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{Env, Object, PromiseRaw, ToNapiValue, Unknown};
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
@@ -114,8 +114,9 @@ impl TagCache {
 
   /// Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
   /// `{ stale, revalidate, expire }`) or explicit `stale` / `revalidate` / `expire` seconds
-  /// (missing ones inherit from `default`); `timestamp?` ms (default now). The Buffer is
-  /// kept by reference, not copied: do not modify it afterwards.
+  /// (missing ones inherit from `default`); `timestamp?` ms (default now). A Buffer that
+  /// owns its memory is kept by reference, not copied: do not modify it afterwards (a view
+  /// into a larger ArrayBuffer, such as a small pooled Buffer, is copied).
   /// Rejects with `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`, `ERR_UNKNOWN_PROFILE`,
   /// `ERR_INVALID_CACHE_LIFE`, `ERR_INVALID_OPTIONS`, `ERR_VALUE_TOO_LARGE`, `ERR_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -143,8 +144,7 @@ impl TagCache {
       ));
     }
     let meta = opt_input(meta).js()?;
-    let buffer: Buffer = unsafe { value.cast() }.js()?;
-    self.inner.set(key, JsBuffer::new(buffer), &meta).js()
+    self.inner.set(key, JsBuffer::from_js(value).js()?, &meta).js()
   }
 
   /// Removes one entry. Resolves to `true` if there was one.

@@ -75,7 +75,8 @@ pub struct TagDurations {
 /// An entry returned by `get`.
 #[napi(object, object_from_js = false)]
 pub struct CacheEntry {
-  /// The stored bytes: the very Buffer given to `set` (not a copy; do not modify it).
+  /// The stored bytes: the Buffer given to `set` (or the store's copy of a pooled one), the
+  /// same object on every hit. Do not modify it.
   pub value: Buffer,
   /// The entry's own tags (soft tags are never stored).
   pub tags: Vec<String>,
