@@ -144,7 +144,10 @@ impl TagCache {
       ));
     }
     let meta = opt_input(meta).js()?;
-    self.inner.set(key, JsBuffer::from_js(value).js()?, &meta).js()
+    self
+      .inner
+      .set(key, JsBuffer::from_js(value).js()?, &meta)
+      .js()
   }
 
   /// Removes one entry. Resolves to `true` if there was one.
