@@ -115,6 +115,12 @@ export interface CacheEntry {
    * profile after the entry was written (serve it once, regenerate in the background).
    */
   status: 'fresh' | 'stale'
+  /**
+   * True when the entry is stale because a tag or soft tag was revalidated with a profile
+   * (Next's handlers then answer `revalidate: -1`), false when fresh or only past
+   * `revalidate`.
+   */
+  revalidated: boolean
 }
 
 /**

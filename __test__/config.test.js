@@ -39,6 +39,15 @@ test('bad options fail at config time with their code', () => {
   )
 })
 
+test('a redefined default profile is backfilled from expireTime and staleTimes.static', () => {
+  withTagCache({
+    cacheLife: { default: { revalidate: 60 } },
+    expireTime: 7200,
+    experimental: { staleTimes: { static: 120 } },
+  })
+  expect(optionsFromEnv().cacheLife.default).toEqual({ revalidate: 60, expire: 7200, stale: 120 })
+})
+
 test('a config function is wrapped', async () => {
   const config = await withTagCache(async () => ({ cacheComponents: true }))('phase', {})
   expect(config.cacheMaxMemorySize).toBe(0)

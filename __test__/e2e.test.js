@@ -124,10 +124,13 @@ test('the custom cacheLife profile: revalidate after 3 s, and revalidateTag reso
   expect(await untilChanged('/profile', 'blog-posts', fresh)).not.toBe(fresh)
 })
 
-test('updateTag in a Server Action: the response already shows a fresh value', async () => {
+test('updateTag in a Server Action: the response is fresh, and so is every entry of the tag', async () => {
   const html = await get('/update-tag')
   const old = html.match(/data-stamp="notes">([^<]+)</)[1]
   expect(await stamp('/update-tag', 'notes')).toBe(old)
+  // Another cache key with the same tag, which the action's own request never renders.
+  const other = await stamp('/notes', 'notes')
+  expect(await stamp('/notes', 'notes')).toBe(other)
   const actionField = html.match(/name="(\$ACTION_ID_[0-9a-f]+)"/)[1]
   const form = new FormData()
   form.append(actionField, '')
@@ -136,4 +139,6 @@ test('updateTag in a Server Action: the response already shows a fresh value', a
   const fresh = response.match(/data-stamp="notes">([^<]+)</)[1]
   expect(fresh).not.toBe(old)
   expect((await stats()).tagUpdates).toBeGreaterThan(before.tagUpdates)
+  // Only our store knows about the update in this later request.
+  expect(await stamp('/notes', 'notes')).not.toBe(other)
 })

@@ -52,6 +52,13 @@ describe('cacheLife profiles', () => {
     })
   })
 
+  test('only fields written together are checked against each other, as in Next', () => {
+    // The filled-in revalidate (900) is larger than the written expire: Next accepts this.
+    const cache = new TagCache({ cacheLife: { blog: { expire: 120 }, default: { expire: 0 } } })
+    expect(cache.resolveProfile('blog')).toEqual({ stale: 300, revalidate: 900, expire: 120 })
+    expect(cache.resolveProfile('default')).toEqual({ stale: 300, revalidate: 900, expire: 0 })
+  })
+
   test('a custom default is what other profiles inherit', () => {
     const cache = new TagCache({
       cacheLife: { default: { expire: 1000 }, short: { revalidate: 5 } },
@@ -122,10 +129,16 @@ describe('get and set', () => {
     expect(await cache.get('c')).toMatchObject({ revalidate: 1, expire: 2 })
   })
 
+  test('explicit timings are stored as given, even revalidate > expire (Next writes those)', async () => {
+    const cache = new TagCache()
+    await cache.set('k', value(), { stale: 300, revalidate: 900, expire: 600 })
+    expect(await cache.get('k')).toMatchObject({ revalidate: 900, expire: 600 })
+  })
+
   test('past revalidate the entry is stale; past expire it is gone', async () => {
     const cache = new TagCache()
     await cache.set('stale', value(), { revalidate: 10, expire: 100, timestamp: secondsAgo(11) })
-    expect((await cache.get('stale')).status).toBe('stale')
+    expect(await cache.get('stale')).toMatchObject({ status: 'stale', revalidated: false })
     await cache.set('gone', value(), { revalidate: 10, expire: 100, timestamp: secondsAgo(101) })
     expect(await cache.get('gone')).toBeNull()
     expect(cache.stats().entries).toBe(1)
@@ -178,7 +191,7 @@ describe('revalidateTag, as Next 16', () => {
   test("'max': stale now (served, SWR), expiry a year away", async () => {
     const cache = await withEntry()
     await cache.revalidateTag('posts', 'max')
-    expect((await cache.get('k')).status).toBe('stale')
+    expect(await cache.get('k')).toMatchObject({ status: 'stale', revalidated: true })
     // The expiry is in the future, so it does not count yet.
     expect(await cache.getExpiration(['posts'])).toBe(0)
     // An entry written after the revalidation is fresh.
@@ -266,6 +279,21 @@ describe('updateTags and getExpiration (the handler interface)', () => {
 })
 
 describe('revalidatePath', () => {
+  test('a path over 1024 characters is ERR_TAG_TOO_LONG; up to 1024 is fine', async () => {
+    const cache = new TagCache()
+    const path = '/' + 'a'.repeat(1023)
+    expect(await cache.revalidatePath(path, 'layout')).toEqual([`_N_T_${path}/layout`])
+    expect((await rejection(cache.revalidatePath(path + 'a'))).code).toBe('ERR_TAG_TOO_LONG')
+  })
+
+  test('long soft tags (long URLs) do not break a get', async () => {
+    const cache = new TagCache()
+    await cache.set('k', value())
+    const long = `_N_T_/${'a'.repeat(2000)}`
+    expect(await cache.get('k', ['_N_T_/layout', long])).not.toBeNull()
+    expect(await cache.getExpiration([long, 42])).toBe(0)
+  })
+
   test('expires the implicit tags Next derives, with the / and /index twin', async () => {
     const cache = new TagCache()
     expect(await cache.revalidatePath('/')).toEqual(['_N_T_/', '_N_T_/index'])
@@ -303,13 +331,16 @@ describe('the memory store is bounded in bytes, least recently used first', () =
     expect(stats.bytes).toBeLessThanOrEqual(3 * 1098)
   })
 
-  test('a value that can never fit is ERR_VALUE_TOO_LARGE and evicts nothing', async () => {
+  test('a value that can never fit is ERR_VALUE_TOO_LARGE and evicts nothing else', async () => {
     const cache = new TagCache({ maxMemoryBytes: 1000 })
     await cache.set('small', Buffer.alloc(10))
+    await cache.set('big', Buffer.alloc(10))
     const err = await rejection(cache.set('big', Buffer.alloc(1000)))
     expect(err.code).toBe('ERR_VALUE_TOO_LARGE')
     expect(err.message).toMatch(/maxMemoryBytes \(1000\)/)
     expect(await cache.get('small')).not.toBeNull()
+    // The older value of the key it meant to replace is not served any more.
+    expect(await cache.get('big')).toBeNull()
   })
 })
 
@@ -328,10 +359,11 @@ describe('every error code, with the input that triggers it', () => {
     ['ERR_INVALID_CACHE_LIFE', () => cache.revalidateTag('t', { expire: NaN }), /expire/],
     [
       'ERR_INVALID_CACHE_LIFE',
-      () => cache.set('k', value(), { revalidate: 10, expire: 5 }),
-      /expire/,
+      () => cache.set('k', value(), { profile: { revalidate: 10, expire: 5 } }),
+      /profile: expire \(5\)/,
     ],
     ['ERR_INVALID_OPTIONS', () => cache.set('k', 'not a buffer'), /value must be a Buffer/],
+    ['ERR_INVALID_OPTIONS', () => cache.set('k', new Float64Array(2)), /value must be a Buffer/],
     ['ERR_INVALID_OPTIONS', () => cache.set(42, value()), /key must be a string, got 42/],
     ['ERR_INVALID_OPTIONS', () => cache.get({}), /key must be a string/],
     ['ERR_INVALID_OPTIONS', () => cache.set('k', value(), { tag: ['a'] }), /unknown field "tag"/],
@@ -396,6 +428,8 @@ describe('every error code, with the input that triggers it', () => {
       { a: { b: { c: { d: { e: { f: { g: { h: { i: {} } } } } } } } } },
       new Map(),
       [[[[]]]],
+      Object.assign([], { length: 2 ** 32 - 1 }), // a sparse array nobody can allocate
+      Object.assign([], { length: 5 }),
       NaN,
     ]
     for (const w of weird) {

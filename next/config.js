@@ -24,8 +24,11 @@ function withTagCache(nextConfig = {}, options = {}) {
   if (typeof nextConfig === 'function') {
     return async (...args) => withTagCache(await nextConfig(...args), options)
   }
-  const cacheLife =
-    options.cacheLife ?? nextConfig.cacheLife ?? (nextConfig.experimental || {}).cacheLife
+  const experimental = nextConfig.experimental || {}
+  const cacheLife = withDefaultBackfill(
+    options.cacheLife ?? nextConfig.cacheLife ?? experimental.cacheLife,
+    nextConfig,
+  )
   const engineOptions = dropUndefined({ ...options, cacheLife })
   // Validate now: constructing an engine runs every check the handlers would.
   new TagCache(engineOptions).close()
@@ -37,6 +40,24 @@ function withTagCache(nextConfig = {}, options = {}) {
     cacheHandlers: { ...nextConfig.cacheHandlers, default: useCache, remote: useCache },
     cacheMaxMemorySize: 0,
   }
+}
+
+/**
+ * Next fills a redefined `default` profile's missing `stale` from
+ * `experimental.staleTimes.static` and `expire` from `expireTime` (`server/config.ts`);
+ * the engine fills the rest from the built-in default.
+ */
+function withDefaultBackfill(cacheLife, nextConfig) {
+  if (!cacheLife || !cacheLife.default) return cacheLife
+  const staleTimes = (nextConfig.experimental || {}).staleTimes || {}
+  const backfilled = { ...cacheLife.default }
+  if (backfilled.stale === undefined && staleTimes.static !== undefined) {
+    backfilled.stale = staleTimes.static
+  }
+  if (backfilled.expire === undefined && nextConfig.expireTime !== undefined) {
+    backfilled.expire = nextConfig.expireTime
+  }
+  return { ...cacheLife, default: backfilled }
 }
 
 function dropUndefined(object) {

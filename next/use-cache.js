@@ -3,8 +3,8 @@
  * The `'use cache'` handler for Next.js (`cacheHandlers.default` / `.remote`), backed by
  * tagcache's native engine. Mirrors Next's built-in `cache-handlers/default.ts`, with
  * these differences: entries past `revalidate` are still served (Next regenerates them in
- * the background), soft tags are checked in `get`, and the store is shared with the ISR
- * handler and bounded in bytes by the engine.
+ * the background), soft tags are checked in `get`, and the store is the process-wide engine,
+ * bounded in bytes.
  *
  *   cacheHandlers: { default: require.resolve('tagcache/next/use-cache') }
  *
@@ -86,7 +86,7 @@ function createUseCacheHandler(options) {
         stale: entry.stale,
         timestamp: entry.timestamp,
         expire: entry.expire,
-        revalidate: entry.status === 'stale' ? -1 : entry.revalidate,
+        revalidate: entry.revalidated ? -1 : entry.revalidate,
       }
     },
 
@@ -101,7 +101,12 @@ function createUseCacheHandler(options) {
       pendingSets.set(cacheKey, pending)
       try {
         const entry = await pendingEntry
-        if (entry.expire < 0 || (entry.expire === 0 && !isDev())) return
+        // A negative expire is Next's eviction sentinel (its dev-only tiered handler).
+        if (entry.expire < 0) {
+          await getEngine().delete(cacheKey)
+          return
+        }
+        if (entry.expire === 0 && !isDev()) return
         const value = await drain(entry.value)
         await getEngine().set(cacheKey, value, {
           tags: entry.tags,

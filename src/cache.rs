@@ -4,27 +4,22 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
+use crate::clock::Clock;
 use crate::entry::{EntryMeta, Freshness};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
 use crate::options::Options;
 use crate::profile::{seconds, CacheLife, PartialCacheLife};
 use crate::store::{MemoryStore, Payload, Stored};
-use crate::tags::{encode_header_safe, parse_tags, Durations, TagManifest, IMPLICIT_TAG_PREFIX};
+use crate::tags::{
+  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, IMPLICIT_TAG_PREFIX,
+  MAX_SOFT_TAG_LENGTH,
+};
 
-/// Milliseconds since the epoch, as a float (like `performance.timeOrigin + performance.now()`).
-pub fn now_ms() -> f64 {
-  SystemTime::now()
-    .duration_since(UNIX_EPOCH)
-    .map(|d| d.as_secs_f64() * 1000.0)
-    .unwrap_or(0.0)
-}
-
-/// An entry found by `get`, with its verdict (`Fresh` or `Stale`; expired entries are misses).
+/// An entry found by `get`, with its verdict (never `Expired`: expired entries are misses).
 pub struct Hit<V> {
   pub entry: Arc<Stored<V>>,
   pub freshness: Freshness,
@@ -71,12 +66,19 @@ pub struct Cache<V> {
   manifest: RwLock<TagManifest>,
   counters: Counters,
   closed: AtomicBool,
+  clock: Clock,
 }
 
 impl<V: Payload> Cache<V> {
-  /// Builds an engine from parsed options.
+  /// Builds an engine from parsed options, on the wall clock.
   pub fn new(options: Options) -> Self {
+    Cache::with_clock(options, Clock::system())
+  }
+
+  /// Builds an engine whose "now" is `clock` (the binding anchors it to Next's clock).
+  pub fn with_clock(options: Options, clock: Clock) -> Self {
     Cache {
+      clock,
       store: MemoryStore::new(options.max_memory_bytes),
       options,
       manifest: RwLock::new(TagManifest::default()),
@@ -86,8 +88,13 @@ impl<V: Payload> Cache<V> {
   }
 
   /// Parses options (see `Options::parse`) and builds an engine.
-  pub fn from_input(options: &Input) -> Result<Self> {
-    Ok(Cache::new(Options::parse(options)?))
+  pub fn from_input(options: &Input, clock: Clock) -> Result<Self> {
+    Ok(Cache::with_clock(Options::parse(options)?, clock))
+  }
+
+  /// ms since the epoch on the engine's clock.
+  pub fn now(&self) -> f64 {
+    self.clock.now()
   }
 
   pub fn options(&self) -> &Options {
@@ -108,7 +115,7 @@ impl<V: Payload> Cache<V> {
   /// The entry for `key`, or `None` when missing, past `expire`, or when one of its tags or
   /// of `soft_tags` expired after it was written. Expired entries are dropped.
   pub fn get(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
-    self.get_at(key, soft_tags, now_ms())
+    self.get_at(key, soft_tags, self.now())
   }
 
   /// `get` at a given time (ms), for tests.
@@ -126,7 +133,7 @@ impl<V: Payload> Cache<V> {
     match &found {
       Some(hit) => {
         self.counters.hits.fetch_add(1, Relaxed);
-        if hit.freshness == Freshness::Stale {
+        if hit.freshness.is_stale() {
           self.counters.stale_hits.fetch_add(1, Relaxed);
         }
       }
@@ -186,12 +193,15 @@ impl<V: Payload> Cache<V> {
       }
       self.options.profiles.resolve(profile)?
     } else {
-      PartialCacheLife {
-        stale: seconds(meta.field("stale"), "meta.stale")?,
-        revalidate: seconds(meta.field("revalidate"), "meta.revalidate")?,
-        expire: seconds(meta.field("expire"), "meta.expire")?,
+      // Explicit timings are stored as given: Next writes entries whose revalidate exceeds
+      // their expire (an inline `cacheLife({ expire })` keeps the default revalidate).
+      let default = self.options.profiles.get("default")?;
+      CacheLife {
+        stale: seconds(meta.field("stale"), "meta.stale")?.unwrap_or(default.stale),
+        revalidate: seconds(meta.field("revalidate"), "meta.revalidate")?
+          .unwrap_or(default.revalidate),
+        expire: seconds(meta.field("expire"), "meta.expire")?.unwrap_or(default.expire),
       }
-      .complete(self.options.profiles.get("default")?, "meta")?
     };
     let timestamp = match meta.field("timestamp") {
       v if v.is_nullish() => now,
@@ -218,7 +228,7 @@ impl<V: Payload> Cache<V> {
   /// Stores `value` under `key` with `meta` (see `parse_meta`).
   pub fn set(&self, key: String, value: V, meta: &Input) -> Result<()> {
     self.check_open()?;
-    let meta = self.parse_meta(meta, now_ms())?;
+    let meta = self.parse_meta(meta, self.now())?;
     self.set_entry(key, value, meta)
   }
 
@@ -249,7 +259,7 @@ impl<V: Payload> Cache<V> {
         expire: PartialCacheLife::parse(v, "durations")?.expire,
       }),
     };
-    self.apply(&tags, durations, now_ms());
+    self.apply(&tags, durations, self.now());
     Ok(())
   }
 
@@ -278,7 +288,7 @@ impl<V: Payload> Cache<V> {
         ))
       }
     };
-    self.apply(&tags, durations, now_ms());
+    self.apply(&tags, durations, self.now());
     Ok(())
   }
 
@@ -286,7 +296,7 @@ impl<V: Payload> Cache<V> {
   pub fn update_tag(&self, tag: &Input) -> Result<()> {
     self.check_open()?;
     let tags = parse_tags(tag, "tag")?;
-    self.apply(&tags, None, now_ms());
+    self.apply(&tags, None, self.now());
     Ok(())
   }
 
@@ -296,7 +306,7 @@ impl<V: Payload> Cache<V> {
   pub fn revalidate_path(&self, path: &Input, kind: &Input) -> Result<Vec<String>> {
     self.check_open()?;
     let tags = implicit_tags_for_path(path, kind)?;
-    self.apply(&tags, None, now_ms());
+    self.apply(&tags, None, self.now());
     Ok(tags)
   }
 
@@ -309,17 +319,15 @@ impl<V: Payload> Cache<V> {
   }
 
   /// `getExpiration(tags)`: the latest time (ms) at which one of `tags` expired, 0 if none.
+  /// Tags that cannot have been revalidated (not strings, absurdly long) are skipped.
   pub fn get_expiration(&self, tags: &Input) -> Result<f64> {
     self.check_open()?;
-    let tags = match tags {
-      v if v.is_nullish() => Vec::new(),
-      v => parse_tags(v, "tags")?,
-    };
+    let tags = parse_lookup_tags(tags);
     Ok(
       self
         .manifest
         .read()
-        .expiration(tags.iter().map(String::as_str), now_ms()),
+        .expiration(tags.iter().map(String::as_str), self.now()),
     )
   }
 
@@ -377,6 +385,15 @@ pub fn implicit_tags_for_path(path: &Input, kind: &Input) -> Result<Vec<String>>
       ))
     }
   };
+  let path_len = path.encode_utf16().count();
+  if path_len > MAX_SOFT_TAG_LENGTH {
+    return Err(Error::new(
+      ErrorCode::TagTooLong,
+      format!(
+        "path is {path_len} characters long, more than the {MAX_SOFT_TAG_LENGTH} Next.js allows"
+      ),
+    ));
+  }
   let trimmed = if path.len() > 1 && path.ends_with('/') {
     &path[..path.len() - 1]
   } else {
@@ -389,7 +406,6 @@ pub fn implicit_tags_for_path(path: &Input, kind: &Input) -> Result<Vec<String>>
     }
     tag.push_str(kind);
   }
-  crate::tags::validate_tag(&tag, "path")?;
   let twin = match tag.strip_prefix(IMPLICIT_TAG_PREFIX) {
     Some("/") => Some(format!("{IMPLICIT_TAG_PREFIX}/index")),
     Some("/index") => Some(format!("{IMPLICIT_TAG_PREFIX}/")),

@@ -23,9 +23,11 @@ pub struct EntryMeta {
 pub enum Freshness {
   /// Serve it.
   Fresh,
-  /// Serve it once and regenerate in the background (stale-while-revalidate): past
-  /// `revalidate`, or a tag / soft tag was revalidated with a profile after it was written.
+  /// Past `revalidate`: serve it and regenerate in the background (Next does this itself).
   Stale,
+  /// A tag or soft tag was revalidated with a profile after the entry was written: serve it
+  /// once and regenerate in the background (Next's handlers answer `revalidate: -1`).
+  StaleByTag,
   /// Do not serve it: past `expire`, or a tag / soft tag expired after it was written.
   Expired,
 }
@@ -54,7 +56,7 @@ impl EntryMeta {
     if manifest.any_expired(all_tags(), self.timestamp, now) {
       Freshness::Expired
     } else if manifest.any_stale(all_tags(), self.timestamp) {
-      Freshness::Stale
+      Freshness::StaleByTag
     } else {
       self.freshness_by_time(now)
     }
@@ -66,6 +68,13 @@ impl EntryMeta {
     } else {
       Freshness::Fresh
     }
+  }
+}
+
+impl Freshness {
+  /// Stale for either reason.
+  pub fn is_stale(self) -> bool {
+    matches!(self, Freshness::Stale | Freshness::StaleByTag)
   }
 }
 
@@ -104,7 +113,7 @@ mod tests {
       Some(Durations { expire: Some(10.0) }),
       2000.0,
     );
-    assert_eq!(e.freshness(&m, &[], 2001.0), Freshness::Stale);
+    assert_eq!(e.freshness(&m, &[], 2001.0), Freshness::StaleByTag);
     assert_eq!(e.freshness(&m, &[], 12000.0), Freshness::Expired);
     m.update(&["_N_T_/blog".into()], None, 3000.0);
     let e2 = meta(&[], 2500.0);

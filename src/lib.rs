@@ -6,6 +6,7 @@
 //! `cache` (all of it together). `binding` is the thin napi binding that Node loads.
 
 pub mod cache;
+pub mod clock;
 pub mod codec;
 pub mod entry;
 pub mod error;

@@ -96,24 +96,26 @@ impl PartialCacheLife {
     })
   }
 
-  /// Fills missing fields from `base` and checks `revalidate <= expire`.
+  /// Checks `revalidate <= expire` when both were written (as Next does: only values the user
+  /// wrote are validated), then fills missing fields from `base`.
   pub fn complete(self, base: CacheLife, what: &str) -> Result<CacheLife> {
-    let life = CacheLife {
+    if let (Some(revalidate), Some(expire)) = (self.revalidate, self.expire) {
+      if revalidate > expire {
+        return Err(Error::new(
+          ErrorCode::InvalidCacheLife,
+          format!(
+            "{what}: expire ({}) must be greater than or equal to revalidate ({})",
+            format_number(expire),
+            format_number(revalidate)
+          ),
+        ));
+      }
+    }
+    Ok(CacheLife {
       stale: self.stale.unwrap_or(base.stale),
       revalidate: self.revalidate.unwrap_or(base.revalidate),
       expire: self.expire.unwrap_or(base.expire),
-    };
-    if life.revalidate > life.expire {
-      return Err(Error::new(
-        ErrorCode::InvalidCacheLife,
-        format!(
-          "{what}: expire ({}) must be greater than or equal to revalidate ({})",
-          format_number(life.expire),
-          format_number(life.revalidate)
-        ),
-      ));
-    }
-    Ok(life)
+    })
   }
 }
 
@@ -281,6 +283,18 @@ mod tests {
       assert_eq!(err.code, ErrorCode::InvalidCacheLife, "{config:?}");
       assert!(err.message.contains(needle), "{} !~ {needle}", err.message);
     }
+  }
+
+  #[test]
+  fn only_written_fields_are_checked_against_each_other() {
+    // Next accepts these: the filled-in revalidate (900) is larger than the written expire.
+    let config = input_object! {
+      "blog" => input_object! { "expire" => 120.0 },
+      "default" => input_object! { "expire" => 0.0 },
+    };
+    let p = Profiles::from_config(&config).unwrap();
+    assert_eq!(p.get("default").unwrap(), cl(300.0, 900.0, 0.0));
+    assert_eq!(p.get("blog").unwrap(), cl(300.0, 900.0, 120.0));
   }
 
   #[test]

@@ -210,6 +210,24 @@ pub fn parse_tags(value: &Input, what: &str) -> Result<Vec<String>> {
   }
 }
 
+/// Parses tags that are only looked up (soft tags in `get`, `getExpiration`): strings are
+/// kept (encoded like Next's), anything else and over-long tags are skipped, since no
+/// revalidation can ever have stored them. Next does not cap implicit tags of long URLs.
+pub fn parse_lookup_tags(value: &Input) -> Vec<String> {
+  let keep = |tag: &String| !tag.is_empty() && tag.len() <= 4 * MAX_SOFT_TAG_LENGTH;
+  match value {
+    Input::String(tag) if keep(tag) => vec![encode_header_safe(tag).into_owned()],
+    Input::Array(items) => items
+      .iter()
+      .filter_map(|item| match item {
+        Input::String(tag) if keep(tag) => Some(encode_header_safe(tag).into_owned()),
+        _ => None,
+      })
+      .collect(),
+    _ => Vec::new(),
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;

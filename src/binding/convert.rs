@@ -7,6 +7,9 @@ use crate::input::Input;
 
 /// How deep option objects may nest (cycles and absurd inputs stop here).
 const MAX_DEPTH: usize = 8;
+/// Longest array or object taken apart; longer ones are refused before anything is allocated
+/// (`new Array(2 ** 32 - 1)` must be an error, not an allocation failure).
+const MAX_ITEMS: u32 = 1 << 20;
 
 pub fn to_input(value: &Unknown) -> Result<Input> {
   convert(value, 0)
@@ -29,7 +32,10 @@ fn convert(value: &Unknown, depth: usize) -> Result<Input> {
       let object: Object = unsafe { value.cast()? };
       if object.is_array()? {
         let array: Array = unsafe { value.cast()? };
-        let mut items = Vec::with_capacity(array.len() as usize);
+        if array.len() > MAX_ITEMS {
+          return Ok(Input::Other("array longer than 1048576 items"));
+        }
+        let mut items = Vec::with_capacity(array.len().min(1024) as usize);
         for i in 0..array.len() {
           items.push(match array.get::<Unknown>(i)? {
             Some(item) => convert(&item, depth + 1)?,
@@ -41,6 +47,9 @@ fn convert(value: &Unknown, depth: usize) -> Result<Input> {
         Input::Other("Buffer")
       } else {
         let keys = Object::keys(&object)?;
+        if keys.len() > MAX_ITEMS as usize {
+          return Ok(Input::Other("object with more than 1048576 keys"));
+        }
         let mut fields = Vec::with_capacity(keys.len());
         for key in keys {
           let field: Unknown = object.get_named_property(&key)?;

@@ -19,19 +19,23 @@ pub struct JsBuffer {
 impl JsBuffer {
   /// Keeps `value` (a Buffer or Uint8Array) by reference when it spans its whole
   /// ArrayBuffer. A view into a larger one (small Buffers share Node's 8 KiB pool) is
-  /// copied, so the store never keeps alive memory it does not count.
-  pub fn from_js(value: &Unknown) -> Result<Self> {
+  /// copied, so the store never keeps alive memory it does not count. `Ok(None)` when
+  /// `value` is not a Uint8Array.
+  pub fn from_js(value: &Unknown) -> Result<Option<Self>> {
     let raw = value.value();
-    let buffer = if is_partial_view(raw.env, raw.value)? {
+    let Some(partial) = uint8_view(raw.env, raw.value)? else {
+      return Ok(None);
+    };
+    let buffer = if partial {
       let view: BufferSlice = unsafe { value.cast()? };
       Buffer::from(view.to_vec())
     } else {
       unsafe { value.cast::<Buffer>()? }
     };
-    Ok(JsBuffer {
+    Ok(Some(JsBuffer {
       len: buffer.len(),
       buffer: Mutex::new(buffer),
-    })
+    }))
   }
 
   /// The stored Buffer, as the same JS object every time (no copy). JS thread only.
@@ -44,8 +48,17 @@ impl JsBuffer {
   }
 }
 
-/// True when the typed array `value` covers only part of its ArrayBuffer.
-fn is_partial_view(env: sys::napi_env, value: sys::napi_value) -> Result<bool> {
+/// For a Uint8Array (Buffers are), whether it covers only part of its ArrayBuffer; `None`
+/// for anything else.
+fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Result<Option<bool>> {
+  let mut is_typed_array = false;
+  check_status!(
+    unsafe { sys::napi_is_typedarray(env, value, &mut is_typed_array) },
+    "Failed to check for a typed array"
+  )?;
+  if !is_typed_array {
+    return Ok(None);
+  }
   let mut kind = 0;
   let mut length = 0usize;
   let mut data = ptr::null_mut();
@@ -65,12 +78,15 @@ fn is_partial_view(env: sys::napi_env, value: sys::napi_value) -> Result<bool> {
     },
     "Failed to read the Buffer's typed array info"
   )?;
+  if kind != sys::TypedarrayType::uint8_array {
+    return Ok(None);
+  }
   let mut total = 0usize;
   check_status!(
     unsafe { sys::napi_get_arraybuffer_info(env, array_buffer, &mut data, &mut total) },
     "Failed to read the Buffer's ArrayBuffer"
   )?;
-  Ok(offset != 0 || length != total)
+  Ok(Some(offset != 0 || length != total))
 }
 
 impl Payload for JsBuffer {

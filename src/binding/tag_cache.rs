@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, Object, PromiseRaw, ToNapiValue, Unknown};
-use napi::{JsValue, ValueType};
+use napi::bindgen_prelude::{
+  Env, Function, JsObjectValue, Object, PromiseRaw, ToNapiValue, Unknown,
+};
 use napi_derive::napi;
 
 use super::convert::{opt_input, to_input};
@@ -11,6 +12,7 @@ use super::error::{IntoJs, JsError, Result};
 use super::payload::JsBuffer;
 use super::types::{CacheEntry, CacheLifeProfile, TagCacheStats};
 use crate::cache::{Cache, Hit};
+use crate::clock::Clock;
 use crate::entry::Freshness;
 use crate::error::ErrorCode;
 use crate::input::Input;
@@ -47,6 +49,15 @@ fn settle<'env, T: ToNapiValue>(
   }
 }
 
+/// A clock anchored to `performance.timeOrigin + performance.now()`, the clock Next stamps
+/// entries with.
+fn next_clock(env: &Env) -> napi::Result<Clock> {
+  let performance: Object = env.get_global()?.get_named_property("performance")?;
+  let time_origin: f64 = performance.get_named_property("timeOrigin")?;
+  let now: Function<(), f64> = performance.get_named_property("now")?;
+  Ok(Clock::anchored(time_origin + now.apply(performance, ())?))
+}
+
 fn string_arg(value: &Unknown, what: &str) -> Result<String> {
   match to_input(value).js()? {
     Input::String(s) => Ok(s),
@@ -63,10 +74,14 @@ impl TagCache {
   /// `maxMemoryBytes` (default 128 MiB), `keyPrefix`, `timeoutMs`.
   /// Throws `ERR_INVALID_OPTIONS` (unknown key, bad value) or `ERR_INVALID_CACHE_LIFE`.
   #[napi(constructor, catch_unwind)]
-  pub fn new(#[napi(ts_arg_type = "TagCacheOptions")] options: Option<Unknown>) -> Result<Self> {
+  pub fn new(
+    env: Env,
+    #[napi(ts_arg_type = "TagCacheOptions")] options: Option<Unknown>,
+  ) -> Result<Self> {
     let options = opt_input(options.as_ref()).js()?;
+    let clock = next_clock(&env).unwrap_or_default();
     Ok(TagCache {
-      inner: Arc::new(Cache::from_input(&options).js()?),
+      inner: Arc::new(Cache::from_input(&options, clock).js()?),
     })
   }
 
@@ -91,10 +106,7 @@ impl TagCache {
     soft_tags: Option<&Unknown>,
   ) -> Result<Option<CacheEntry>> {
     let key = string_arg(key, "key")?;
-    let soft_tags = match opt_input(soft_tags).js()? {
-      Input::Undefined | Input::Null => Vec::new(),
-      v => crate::tags::parse_tags(&v, "softTags").js()?,
-    };
+    let soft_tags = crate::tags::parse_lookup_tags(&opt_input(soft_tags).js()?);
     let Some(Hit { entry, freshness }) = self.inner.get(&key, &soft_tags).js()? else {
       return Ok(None);
     };
@@ -105,10 +117,12 @@ impl TagCache {
       revalidate: entry.meta.revalidate,
       expire: entry.meta.expire,
       timestamp: entry.meta.timestamp,
-      status: match freshness {
-        Freshness::Stale => "stale",
-        _ => "fresh",
+      status: if freshness.is_stale() {
+        "stale"
+      } else {
+        "fresh"
       },
+      revalidated: freshness == Freshness::StaleByTag,
     }))
   }
 
@@ -132,9 +146,7 @@ impl TagCache {
 
   fn set_entry(&self, key: &Unknown, value: &Unknown, meta: Option<&Unknown>) -> Result<()> {
     let key = string_arg(key, "key")?;
-    let is_buffer = value.get_type().js()? == ValueType::Object
-      && unsafe { value.cast::<Object>() }.js()?.is_buffer().js()?;
-    if !is_buffer {
+    let Some(bytes) = JsBuffer::from_js(value).js()? else {
       return Err(JsError::new(
         ErrorCode::InvalidOptions.as_str(),
         format!(
@@ -142,12 +154,9 @@ impl TagCache {
           to_input(value).js()?.describe()
         ),
       ));
-    }
+    };
     let meta = opt_input(meta).js()?;
-    self
-      .inner
-      .set(key, JsBuffer::from_js(value).js()?, &meta)
-      .js()
+    self.inner.set(key, bytes, &meta).js()
   }
 
   /// Removes one entry. Resolves to `true` if there was one.

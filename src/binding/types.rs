@@ -92,6 +92,10 @@ pub struct CacheEntry {
   /// profile after the entry was written (serve it once, regenerate in the background).
   #[napi(ts_type = "'fresh' | 'stale'")]
   pub status: &'static str,
+  /// True when the entry is stale because a tag or soft tag was revalidated with a profile
+  /// (Next's handlers then answer `revalidate: -1`), false when fresh or only past
+  /// `revalidate`.
+  pub revalidated: bool,
 }
 
 /// Counters of one `TagCache`.

@@ -78,10 +78,12 @@ impl<V: Payload> MemoryStore<V> {
 
   /// Stores an entry, replacing any entry of the same key, then evicts least recently used
   /// entries until the store fits. Returns how many were evicted.
-  /// Errors: `ERR_VALUE_TOO_LARGE` when the entry alone exceeds the bound (nothing changes).
+  /// Errors: `ERR_VALUE_TOO_LARGE` when the entry alone exceeds the bound; the key's older
+  /// entry is removed then too, since the caller meant to replace it.
   pub fn insert(&self, key: String, meta: EntryMeta, value: V) -> Result<usize> {
     let size = entry_size(&key, &meta, value.byte_len());
     if size > self.max_bytes {
+      self.remove(&key);
       return Err(Error::new(
         ErrorCode::ValueTooLarge,
         format!(
@@ -219,12 +221,15 @@ mod tests {
   }
 
   #[test]
-  fn too_large_is_an_error_and_changes_nothing() {
+  fn too_large_is_an_error_and_drops_only_the_key_it_meant_to_replace() {
     let store = MemoryStore::<Vec<u8>>::new(1000);
     store.insert("a".into(), meta(), vec![0; 10]).unwrap();
+    store.insert("b".into(), meta(), vec![0; 10]).unwrap();
     let err = store.insert("b".into(), meta(), vec![0; 1000]).unwrap_err();
     assert_eq!(err.code, ErrorCode::ValueTooLarge);
-    assert_eq!(store.len(), 1);
+    assert!(store.get("a").is_some());
+    assert!(store.get("b").is_none());
+    assert_eq!(store.bytes(), entry_size("a", &meta(), 10));
   }
 
   #[test]
