@@ -21,6 +21,7 @@ test('wires the use-cache handler, turns off Next memory caches, passes cacheLif
   expect(config).toMatchObject({
     cacheComponents: true,
     cacheMaxMemorySize: 0,
+    cacheHandler: require.resolve('../next/incremental.js'),
     cacheHandlers: { custom: '/x.js', default: useCache, remote: useCache },
   })
   const options = optionsFromEnv()

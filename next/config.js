@@ -4,10 +4,11 @@
  *
  *   module.exports = withTagCache({ cacheComponents: true, cacheLife: { ... } })
  *
- * It sets `cacheHandlers.default` and `.remote` to `tagcache/next/use-cache` and
- * `cacheMaxMemorySize: 0` (Next's own in-memory caches off: tagcache is the cache), and
- * hands the options, including the app's `cacheLife`, to the handlers through
- * `TAGCACHE_OPTIONS`. The options are validated here, so a typo fails `next build` /
+ * It sets `cacheHandlers.default` and `.remote` to `tagcache/next/use-cache` (under
+ * `experimental` for Next 15), `cacheHandler` to `tagcache/next/incremental` (ISR, fetch,
+ * route handlers) and `cacheMaxMemorySize: 0` (Next's own in-memory caches off: tagcache is
+ * the cache), and hands the options, including the app's `cacheLife`, to the handlers
+ * through `TAGCACHE_OPTIONS`. The options are validated here, so a typo fails `next build` /
  * `next start` at once with a coded error instead of turning every request into a miss.
  */
 const { TagCache } = require('../index.js')
@@ -35,10 +36,29 @@ function withTagCache(nextConfig = {}, options = {}) {
   process.env.TAGCACHE_OPTIONS = serializeOptions(engineOptions)
 
   const useCache = require.resolve('./use-cache.js')
-  return {
+  const wired = {
     ...nextConfig,
-    cacheHandlers: { ...nextConfig.cacheHandlers, default: useCache, remote: useCache },
+    cacheHandler: require.resolve('./incremental.js'),
     cacheMaxMemorySize: 0,
+  }
+  if (nextMajor() >= 16) {
+    wired.cacheHandlers = { ...nextConfig.cacheHandlers, default: useCache, remote: useCache }
+  } else {
+    wired.experimental = {
+      ...experimental,
+      cacheHandlers: { ...experimental.cacheHandlers, default: useCache, remote: useCache },
+    }
+  }
+  return wired
+}
+
+/** The major version of the app's Next.js (resolved from the app's directory), 16 if unknown. */
+function nextMajor() {
+  try {
+    const pkg = require.resolve('next/package.json', { paths: [process.cwd()] })
+    return Number(require(pkg).version.split('.')[0]) || 16
+  } catch {
+    return 16
   }
 }
 

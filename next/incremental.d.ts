@@ -1,0 +1,54 @@
+import type { TagCache, TagCacheOptions } from '../index'
+
+/** Next's `cacheControl` for pages and routes, in seconds. */
+export interface CacheControl {
+  revalidate: number | false
+  expire: number | undefined
+}
+
+/** What `get` returns, as Next's `CacheHandlerValue`. */
+export interface IncrementalCacheEntry {
+  /** ms since the epoch; older than the revalidate window when a tag made it stale; -1: regenerate blocking. */
+  lastModified: number
+  /** The cached value of any kind (APP_PAGE, APP_ROUTE, PAGES, FETCH, REDIRECT, IMAGE), or null. */
+  value: any
+  /** The cache control `set` received (Next 16.4+). */
+  cacheControl?: CacheControl
+}
+
+/**
+ * Next's `cacheHandler` class interface (ISR, fetch, route handlers, images). `get` and
+ * `set` never reject: a failure is a miss, logged once.
+ */
+export declare class TagCacheIncrementalHandler {
+  constructor(ctx?: unknown)
+  get(
+    cacheKey: string,
+    ctx?: { kind?: string; tags?: string[]; softTags?: string[]; revalidate?: number | false },
+  ): Promise<IncrementalCacheEntry | null>
+  set(
+    cacheKey: string,
+    data: any,
+    ctx?: {
+      tags?: string[]
+      cacheControl?: CacheControl
+      revalidate?: number | false
+      fetchCache?: boolean
+    },
+  ): Promise<void>
+  /** `durations.expire` in seconds: stale now, expired then; none: expired now. */
+  revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void>
+  resetRequestCache(): void
+}
+
+/** A handler class over the given engine, a new engine from `options`, or the process-wide one. */
+export declare function createIncrementalCacheHandler(
+  options?: TagCacheOptions | TagCache,
+): typeof TagCacheIncrementalHandler
+
+/** The class Next loads from `cacheHandler`: the process-wide engine. */
+declare const Handler: typeof TagCacheIncrementalHandler & {
+  default: typeof TagCacheIncrementalHandler
+  createIncrementalCacheHandler: typeof createIncrementalCacheHandler
+}
+export default Handler
