@@ -8,7 +8,10 @@ const { spawn, spawnSync } = require('node:child_process')
 const net = require('node:net')
 const path = require('node:path')
 
-const appDir = path.join(__dirname, '..', '..', 'examples', 'next-app')
+const examples = path.join(__dirname, '..', '..', 'examples')
+/** The example app with cacheComponents ('use cache'); `isrApp`: ISR, fetch, routes, pages. */
+const appDir = path.join(examples, 'next-app')
+const isrAppDir = path.join(examples, 'isr-app')
 const nextBin = require.resolve('next/dist/bin/next')
 
 function freePort() {
@@ -22,10 +25,10 @@ function freePort() {
   })
 }
 
-/** `next build` of the example app; throws with the build output when it fails. */
-function buildApp(env = {}) {
+/** `next build` of an example app; throws with the build output when it fails. */
+function buildApp(env = {}, dir = appDir) {
   const result = spawnSync(process.execPath, [nextBin, 'build'], {
-    cwd: appDir,
+    cwd: dir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
     encoding: 'utf8',
     timeout: 180_000,
@@ -37,10 +40,10 @@ function buildApp(env = {}) {
 }
 
 /** Starts `next start`; resolves to `{ url, stop, log }` once it answers. */
-async function startApp(env = {}) {
+async function startApp(env = {}, dir = appDir) {
   const port = await freePort()
   const child = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: appDir,
+    cwd: dir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,4 +84,4 @@ async function startApp(env = {}) {
   return { url, stop, log: () => log }
 }
 
-module.exports = { appDir, buildApp, startApp }
+module.exports = { appDir, isrAppDir, buildApp, startApp }

@@ -1,0 +1,122 @@
+'use strict'
+/**
+ * End to end for the `cacheHandler` side: examples/isr-app (no cacheComponents) is built and
+ * started; its fetch cache, ISR page, cached route handler and Pages Router page all live in
+ * tagcache (`cacheMaxMemorySize: 0`, Next's FileSystemCache unused), which the store's own
+ * counters and the upstream's call count show.
+ */
+const { buildApp, startApp, isrAppDir } = require('./helpers/next-app')
+const { startUpstream } = require('./helpers/upstream')
+
+jest.setTimeout(60_000)
+
+let app
+let upstream
+beforeAll(async () => {
+  upstream = await startUpstream()
+  const env = { UPSTREAM_URL: upstream.url }
+  buildApp(env, isrAppDir)
+  app = await startApp(env, isrAppDir)
+}, 240_000)
+afterAll(async () => {
+  if (app) await app.stop()
+  if (upstream) await upstream.stop()
+})
+
+async function get(path, init) {
+  const res = await fetch(`${app.url}${path}`, init)
+  const body = await res.text()
+  if (res.status !== 200) throw new Error(`${path}: ${res.status}\n${body}\n${app.log()}`)
+  return body
+}
+
+async function stamp(path, name) {
+  const html = await get(path)
+  const match = html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
+  if (!match) throw new Error(`no stamp ${name} in ${path}:\n${html.slice(0, 2000)}`)
+  return match[1]
+}
+
+const stats = async () => JSON.parse(await get('/api/tagcache-stats'))
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function untilChanged(read, old) {
+  for (let i = 0; i < 60; i++) {
+    const now = await read()
+    if (now !== old) return now
+    await sleep(100)
+  }
+  throw new Error(`kept serving ${old}`)
+}
+
+const upstreamValue = () => stamp('/fetch', 'upstream')
+
+test('fetch cache: stable, served from tagcache, the upstream called once', async () => {
+  const first = await upstreamValue()
+  const calls = upstream.calls()
+  const before = await stats()
+  expect(await upstreamValue()).toBe(first)
+  expect(await upstreamValue()).toBe(first)
+  expect(upstream.calls()).toBe(calls)
+  expect((await stats()).hits - before.hits).toBeGreaterThanOrEqual(2)
+})
+
+test("fetch cache: revalidateTag(tag, 'max') serves the old value at most once, then fresh", async () => {
+  const old = await upstreamValue()
+  const before = await stats()
+  await get('/api/revalidate?tag=upstream&profile=max')
+  expect((await stats()).tagUpdates).toBeGreaterThan(before.tagUpdates)
+  const next = await upstreamValue()
+  const fresh = next === old ? await untilChanged(upstreamValue, old) : next
+  expect(fresh).not.toBe(old)
+  expect(await upstreamValue()).toBe(fresh)
+})
+
+test('fetch cache: revalidateTag(tag, { expire: 0 }) is fresh at once', async () => {
+  const old = await upstreamValue()
+  await get('/api/revalidate?tag=upstream&expire=0')
+  const fresh = await upstreamValue()
+  expect(fresh).not.toBe(old)
+  expect(await upstreamValue()).toBe(fresh)
+})
+
+test('ISR page: cached, then regenerated after its revalidate time (2 s)', async () => {
+  const read = () => stamp('/isr', 'isr')
+  const first = await read()
+  expect(await read()).toBe(first)
+  const before = await stats()
+  await sleep(2200)
+  // Stale-while-revalidate: at most one stale response, then the regenerated page.
+  const fresh = await untilChanged(read, first)
+  expect(fresh).not.toBe(first)
+  const after = await stats()
+  expect(after.sets).toBeGreaterThan(before.sets)
+  expect(after.hits).toBeGreaterThan(before.hits)
+})
+
+test('ISR page: a client navigation (RSC: 1) gets the same data from the store', async () => {
+  const html = await stamp('/isr', 'isr')
+  const rsc = await get('/isr', { headers: { RSC: '1' } })
+  // Either the same render, or (if it just went stale) the following one; never a broken Buffer.
+  expect(rsc).toContain('data-stamp')
+  const fromRsc = rsc.match(/"data-stamp":"isr","children":"([^"]+)"/)
+  expect(fromRsc).not.toBeNull()
+  const again = await stamp('/isr', 'isr')
+  expect([html, again]).toContain(fromRsc[1])
+})
+
+test('route handler: cached', async () => {
+  const a = JSON.parse(await get('/api/cached')).value
+  const before = await stats()
+  expect(JSON.parse(await get('/api/cached')).value).toBe(a)
+  expect(JSON.parse(await get('/api/cached')).value).toBe(a)
+  expect((await stats()).hits - before.hits).toBeGreaterThanOrEqual(2)
+})
+
+test('Pages Router getStaticProps + revalidate: cached, then regenerated', async () => {
+  const read = () => stamp('/legacy', 'legacy')
+  const first = await read()
+  expect(await read()).toBe(first)
+  await sleep(2200)
+  expect(await untilChanged(read, first)).not.toBe(first)
+})
