@@ -30,8 +30,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class TagCache {
   /**
    * Creates a cache. `options` (all optional): `cacheLife` (the app's custom profiles),
-   * `maxMemoryBytes` (default 128 MiB), `keyPrefix`, `timeoutMs`.
-   * Throws `ERR_INVALID_OPTIONS` (unknown key, bad value) or `ERR_INVALID_CACHE_LIFE`.
+   * `maxMemoryBytes` (default 128 MiB), `redisUrl` / `redisCluster` (share the cache),
+   * `keyPrefix`, `timeoutMs`, `localTtlMs`. Connects to Redis lazily, on first use.
+   * Throws `ERR_INVALID_OPTIONS` (unknown key, bad value, unparsable URL) or
+   * `ERR_INVALID_CACHE_LIFE`.
    */
   constructor(options?: TagCacheOptions)
   /**
@@ -79,7 +81,11 @@ export declare class TagCache {
    * Expiries still in the future (a profile's stale-while-revalidate window) are left out.
    */
   getExpiration(tags: string[]): Promise<number>
-  /** Pulls tag changes from the shared store. The in-process store has nothing to pull. */
+  /**
+   * Pulls tag revalidations made by other instances from Redis: one round trip, work in
+   * proportion to what changed. Next calls it before a request's first cache read.
+   * Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
+   */
   refreshTags(): Promise<void>
   /**
    * A profile by name or `{ stale?, revalidate?, expire? }`, resolved against the
@@ -171,21 +177,35 @@ export interface TagCacheOptions {
    */
   cacheLife?: Record<string, CacheLifeInput>
   /**
-   * Bound of the in-process store in bytes (key + value + tags + 96 per entry).
-   * Default 134217728 (128 MiB). Least recently used entries are evicted first.
+   * Bound of the in-process store (with Redis: of the in-process tier) in bytes, counting
+   * key + value + tags + 96 per entry. Default 134217728 (128 MiB). Least recently used
+   * entries are evicted first.
    */
   maxMemoryBytes?: number
-  /** Namespace for keys in a shared store (default: the Next build id when known). */
+  /**
+   * Namespace of every key in Redis (default `'tagcache'`). Instances that share a cache,
+   * and webhook workers that revalidate it, use the same prefix.
+   */
   keyPrefix?: string
-  /** Timeout of one store operation, in **ms** (default 1000). */
+  /**
+   * Timeout of one Redis command, in **ms** (default 1000). A command that times out is
+   * dropped, and the call is a miss (`get`) or rejects with `ERR_STORE`.
+   */
   timeoutMs?: number
   /**
-   * Redis URL (`redis://`, `rediss://`). Not in this build yet: setting it throws
-   * `ERR_INVALID_OPTIONS`.
+   * Redis URL: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. Entries
+   * and tags then live in Redis, shared by every instance.
    */
   redisUrl?: string
-  /** Redis Cluster seed nodes. Not in this build yet: setting it throws `ERR_INVALID_OPTIONS`. */
+  /** Redis Cluster seed nodes (`redis://host:port` each); takes precedence over `redisUrl`. */
   redisCluster?: Array<string>
+  /**
+   * With Redis: how long, in **ms**, an in-process copy of an entry is served without
+   * asking Redis (default 1000; 0 turns the in-process tier off). Tag revalidations are
+   * seen at once regardless: this bounds only how long a newer version of an entry written
+   * by another instance can go unseen here.
+   */
+  localTtlMs?: number
 }
 
 /** Counters of one `TagCache`. */
@@ -206,8 +226,10 @@ export interface TagCacheStats {
   entries: number
   /** Bytes charged against `maxMemoryBytes` now. */
   bytes: number
-  /** Store operations that failed. */
+  /** Shared-store (Redis) operations that failed; each was served as a miss or rejected. */
   storeErrors: number
+  /** `get` calls answered by Redis rather than the in-process tier. */
+  sharedReads: number
 }
 
 /** `updateTags`' durations, as Next passes them: `{ expire }` in **seconds**. */

@@ -385,6 +385,9 @@ describe('every error code, with the input that triggers it', () => {
     [{ maxMemoryBytes: -1 }, /maxMemoryBytes/],
     [{ maxMemoryBytes: '64mb' }, /"64mb"/],
     [{ keyPrefix: 1 }, /keyPrefix/],
+    [{ redisUrl: 'http://user:secret@host' }, /^redisUrl http:\/\/host is not a valid Redis URL/],
+    [{ redisUrl: 6379 }, /redisUrl must be/],
+    [{ redisCluster: [] }, /redisCluster must be/],
     [{ timeoutMs: 0 }, /timeoutMs/],
     ['fast', /options must be an object/],
   ])('ERR_INVALID_OPTIONS from new TagCache(%p)', (options, message) => {
@@ -475,6 +478,7 @@ describe('stats', () => {
       entries: 1,
       bytes: 1 + 10 + 1 + 96,
       storeErrors: 0,
+      sharedReads: 0,
     })
   })
 })

@@ -15,6 +15,8 @@
  * profile makes the entry stale in the way Next reads staleness for that kind.
  * `get` never throws: a failure is a miss, logged once.
  */
+const fs = require('node:fs')
+const path = require('node:path')
 const v8 = require('node:v8')
 const { TagCache } = require('../index.js')
 const { sharedEngine, INFINITE_CACHE } = require('./engine.js')
@@ -60,6 +62,18 @@ function staleLastModified(value, ctx, cacheControl, now) {
 }
 
 /**
+ * The build id, read once from `<distDir>/BUILD_ID`. ISR keys (unlike `'use cache'` keys)
+ * do not carry it, and a shared store must not serve one deploy's pages to another.
+ */
+function readBuildId(serverDistDir) {
+  try {
+    return fs.readFileSync(path.join(serverDistDir, '..', 'BUILD_ID'), 'utf8').trim()
+  } catch {
+    return ''
+  }
+}
+
+/**
  * A `cacheHandler` class over the given engine (or a new one from `options`; default: the
  * process-wide engine configured by `TAGCACHE_*`).
  * @param {import('../index').TagCacheOptions | TagCache} [options]
@@ -75,11 +89,18 @@ function createIncrementalCacheHandler(options) {
     return engine
   }
   const logFailure = createFailureLog('incremental')
+  /** The tag refresh started by `resetRequestCache`; reads wait for it. */
+  let pendingRefresh
+  let buildId
+  const storageKey = (key) => (buildId ? `${buildId}:${key}` : key)
 
   return class TagCacheIncrementalHandler {
     /** @param {object} [ctx] Next's CacheHandlerContext; kept, nothing else is done. */
     constructor(ctx) {
       this.ctx = ctx
+      if (buildId === undefined) {
+        buildId = ctx && ctx.serverDistDir ? readBuildId(ctx.serverDistDir) : ''
+      }
     }
 
     /**
@@ -88,8 +109,9 @@ function createIncrementalCacheHandler(options) {
      */
     async get(cacheKey, ctx = {}) {
       try {
+        if (pendingRefresh) await pendingRefresh
         const softTags = [...(ctx.tags || []), ...(ctx.softTags || [])]
-        const entry = await getEngine().get(cacheKey, softTags)
+        const entry = await getEngine().get(storageKey(cacheKey), softTags)
         if (!entry) return null
         const { value, cacheControl } = v8.deserialize(entry.value)
         const lastModified = entry.revalidated
@@ -115,7 +137,7 @@ function createIncrementalCacheHandler(options) {
               ? cacheControl.revalidate
               : data && data.revalidate
         const expire = cacheControl ? seconds(cacheControl.expire) : INFINITE_CACHE
-        await getEngine().set(cacheKey, v8.serialize({ value: data, cacheControl }), {
+        await getEngine().set(storageKey(cacheKey), v8.serialize({ value: data, cacheControl }), {
           tags: entryTags(data, ctx),
           revalidate: Math.min(seconds(revalidate), expire),
           expire,
@@ -148,9 +170,23 @@ function createIncrementalCacheHandler(options) {
 
     /** Called by Next at the start of every request: pull tag changes from a shared store. */
     resetRequestCache() {
-      getEngine()
-        .refreshTags()
-        .catch((err) => logFailure('refreshTags', err))
+      let engine
+      try {
+        engine = getEngine()
+      } catch (err) {
+        logFailure('refreshTags', err)
+        return
+      }
+      const refresh = engine.refreshTags().then(
+        () => {
+          if (pendingRefresh === refresh) pendingRefresh = undefined
+        },
+        (err) => {
+          if (pendingRefresh === refresh) pendingRefresh = undefined
+          logFailure('refreshTags', err)
+        },
+      )
+      pendingRefresh = refresh
     }
   }
 }

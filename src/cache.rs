@@ -1,28 +1,61 @@
 //! The engine: a store, the tag manifest and the cacheLife profiles, with the semantics of
 //! Next.js 16 (`revalidateTag(tag, profile)`, `updateTag`, `revalidatePath`, `updateTags`,
 //! `getExpiration`). Every method validates all of its input before it changes anything.
+//!
+//! In process, the memory store is the store and every call completes synchronously. With
+//! Redis, each call does its in-process part synchronously (validation, the in-process tier,
+//! the local tag manifest) and returns what is left for Redis, which the caller runs on
+//! tokio: `get` is one round trip, `set` one, a tag update one, a tag refresh one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
 use crate::clock::Clock;
+use crate::codec;
 use crate::entry::{EntryMeta, Freshness};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
-use crate::options::Options;
-use crate::profile::{seconds, CacheLife, PartialCacheLife};
-use crate::store::{MemoryStore, Payload, Stored};
+use crate::options::{Options, Shared};
+use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
+use crate::store::redis::{LogId, LogRead};
+use crate::store::{MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{
-  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, IMPLICIT_TAG_PREFIX,
-  MAX_SOFT_TAG_LENGTH,
+  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagWrite,
+  IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
 };
+
+/// Longest TTL given to a shared-store entry: "never" entries are dropped after 30 days
+/// and regenerated on the next miss, so Redis does not fill with unreachable entries.
+pub const MAX_SHARED_TTL_MS: f64 = 30.0 * 24.0 * 3600.0 * 1000.0;
 
 /// An entry found by `get`, with its verdict (never `Expired`: expired entries are misses).
 pub struct Hit<V> {
   pub entry: Arc<Stored<V>>,
   pub freshness: Freshness,
+}
+
+/// What `get` found without leaving the process.
+pub enum Lookup<V> {
+  Hit(Hit<V>),
+  Miss,
+  /// Not known here: ask the shared store (`get_shared`).
+  Shared,
+}
+
+/// A write the shared store still has to receive (run it with `write_shared`).
+pub enum SharedWrite {
+  Entry {
+    key: String,
+    bytes: Vec<u8>,
+    ttl_ms: u64,
+  },
+  Delete {
+    key: String,
+  },
+  Tags(Vec<TagWrite>),
 }
 
 /// Counters since the cache was created.
@@ -40,12 +73,14 @@ pub struct Stats {
   pub evictions: u64,
   /// Tags updated by `revalidateTag`, `updateTag`, `revalidatePath` and `updateTags`.
   pub tag_updates: u64,
-  /// Entries now in the store.
+  /// Entries now in the in-process store (with Redis: the in-process tier).
   pub entries: u64,
   /// Bytes now charged against `maxMemoryBytes`.
   pub bytes: u64,
-  /// Store operations that failed.
+  /// Shared-store operations that failed (each one served as a miss or rejected).
   pub store_errors: u64,
+  /// `get` calls answered by Redis (not the in-process tier).
+  pub shared_reads: u64,
 }
 
 #[derive(Default)]
@@ -57,13 +92,26 @@ struct Counters {
   evictions: AtomicU64,
   tag_updates: AtomicU64,
   store_errors: AtomicU64,
+  shared_reads: AtomicU64,
+}
+
+/// Where the manifest stands against the shared log, and refresh coalescing.
+struct RefreshState {
+  /// `None`: the whole hash must be (re)loaded.
+  position: Option<LogId>,
+  /// Generation of the last completed refresh.
+  completed: u64,
 }
 
 /// The cache engine over a payload type `V` (the binding stores JS Buffers).
 pub struct Cache<V> {
   options: Options,
+  /// The store (in process), or the in-process tier in front of `shared`.
   store: MemoryStore<V>,
+  shared: Option<RedisStore>,
   manifest: RwLock<TagManifest>,
+  refresh: tokio::sync::Mutex<RefreshState>,
+  refresh_started: AtomicU64,
   counters: Counters,
   closed: AtomicBool,
   clock: Clock,
@@ -71,25 +119,57 @@ pub struct Cache<V> {
 
 impl<V: Payload> Cache<V> {
   /// Builds an engine from parsed options, on the wall clock.
-  pub fn new(options: Options) -> Self {
+  /// Errors: `ERR_INVALID_OPTIONS` for a Redis URL that does not parse.
+  pub fn new(options: Options) -> Result<Self> {
     Cache::with_clock(options, Clock::system())
   }
 
   /// Builds an engine whose "now" is `clock` (the binding anchors it to Next's clock).
-  pub fn with_clock(options: Options, clock: Clock) -> Self {
-    Cache {
-      clock,
+  pub fn with_clock(options: Options, clock: Clock) -> Result<Self> {
+    let timeout = Duration::from_secs_f64(options.timeout_ms / 1000.0);
+    let shared = match &options.shared {
+      None => None,
+      Some(Shared::Redis { url }) => Some(RedisStore::new(RedisConfig {
+        url: Some(url.clone()),
+        cluster: Vec::new(),
+        prefix: options.key_prefix.clone(),
+        timeout,
+      })?),
+      Some(Shared::RedisCluster { nodes }) => Some(RedisStore::new(RedisConfig {
+        url: None,
+        cluster: nodes.clone(),
+        prefix: options.key_prefix.clone(),
+        timeout,
+      })?),
+    };
+    Ok(Cache {
       store: MemoryStore::new(options.max_memory_bytes),
+      shared,
       options,
       manifest: RwLock::new(TagManifest::default()),
+      refresh: tokio::sync::Mutex::new(RefreshState {
+        position: None,
+        completed: 0,
+      }),
+      refresh_started: AtomicU64::new(0),
       counters: Counters::default(),
       closed: AtomicBool::new(false),
-    }
+      clock,
+    })
   }
 
   /// Parses options (see `Options::parse`) and builds an engine.
   pub fn from_input(options: &Input, clock: Clock) -> Result<Self> {
-    Ok(Cache::with_clock(Options::parse(options)?, clock))
+    Cache::with_clock(Options::parse(options)?, clock)
+  }
+
+  pub fn options(&self) -> &Options {
+    &self.options
+  }
+
+  /// True when entries and tags live in a shared store.
+  pub fn is_shared(&self) -> bool {
+    self.shared.is_some()
   }
 
   /// ms since the epoch on the engine's clock.
@@ -97,11 +177,8 @@ impl<V: Payload> Cache<V> {
     self.clock.now()
   }
 
-  pub fn options(&self) -> &Options {
-    &self.options
-  }
-
-  fn check_open(&self) -> Result<()> {
+  /// `ERR_CLOSED` after `close()`.
+  pub fn check_open(&self) -> Result<()> {
     if self.closed.load(Relaxed) {
       Err(Error::new(
         ErrorCode::Closed,
@@ -112,25 +189,8 @@ impl<V: Payload> Cache<V> {
     }
   }
 
-  /// The entry for `key`, or `None` when missing, past `expire`, or when one of its tags or
-  /// of `soft_tags` expired after it was written. Expired entries are dropped.
-  pub fn get(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
-    self.get_at(key, soft_tags, self.now())
-  }
-
-  /// `get` at a given time (ms), for tests.
-  pub fn get_at(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Option<Hit<V>>> {
-    self.check_open()?;
-    let found = self.store.get(key).and_then(|entry| {
-      let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
-      if freshness == Freshness::Expired {
-        self.store.remove_if_same(key, &entry);
-        None
-      } else {
-        Some(Hit { entry, freshness })
-      }
-    });
-    match &found {
+  fn count_lookup(&self, found: &Option<Hit<V>>) {
+    match found {
       Some(hit) => {
         self.counters.hits.fetch_add(1, Relaxed);
         if hit.freshness.is_stale() {
@@ -141,6 +201,90 @@ impl<V: Payload> Cache<V> {
         self.counters.misses.fetch_add(1, Relaxed);
       }
     }
+  }
+
+  /// Judges a stored entry now; expired ones are dropped from the in-process store.
+  fn judge(
+    &self,
+    key: &str,
+    entry: Arc<Stored<V>>,
+    soft_tags: &[String],
+    now: f64,
+  ) -> Option<Hit<V>> {
+    let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
+    if freshness == Freshness::Expired {
+      self.store.remove_if_same(key, &entry);
+      None
+    } else {
+      Some(Hit { entry, freshness })
+    }
+  }
+
+  /// The in-process part of `get`: the entry for `key`, a miss (missing, past `expire`, or a
+  /// tag / soft tag expired after it was written), or `Shared` when Redis must be asked.
+  pub fn get(&self, key: &str, soft_tags: &[String]) -> Result<Lookup<V>> {
+    self.get_at(key, soft_tags, self.now())
+  }
+
+  /// `get` at a given time (ms), for tests.
+  pub fn get_at(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Lookup<V>> {
+    self.check_open()?;
+    let local = self.store.get(key);
+    if self.shared.is_some() {
+      // An in-process copy answers only while it is young; tags are checked either way.
+      match local {
+        Some(entry) if now - entry.stored_at <= self.options.local_ttl_ms => {
+          let found = self.judge(key, entry, soft_tags, now);
+          if found.is_none() {
+            // Expired by time or by a tag: the shared copy is expired too.
+            self.count_lookup(&found);
+            return Ok(Lookup::Miss);
+          }
+          self.count_lookup(&found);
+          return Ok(found.map_or(Lookup::Miss, Lookup::Hit));
+        }
+        _ => return Ok(Lookup::Shared),
+      }
+    }
+    let found = local.and_then(|entry| self.judge(key, entry, soft_tags, now));
+    self.count_lookup(&found);
+    Ok(found.map_or(Lookup::Miss, Lookup::Hit))
+  }
+
+  /// The shared-store part of `get`: one round trip. A failure or an undecodable entry is a
+  /// miss (counted in `storeErrors`), never an error.
+  pub async fn get_shared(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
+    self.check_open()?;
+    let Some(shared) = &self.shared else {
+      return Ok(None);
+    };
+    self.counters.shared_reads.fetch_add(1, Relaxed);
+    let bytes = match shared.get(key).await {
+      Ok(bytes) => bytes,
+      Err(_) => {
+        self.counters.store_errors.fetch_add(1, Relaxed);
+        self.count_lookup(&None);
+        return Ok(None);
+      }
+    };
+    let found = bytes.and_then(|mut bytes| {
+      let (meta, value_len) = match codec::decode(&bytes) {
+        Ok((meta, value)) => (meta, value.len()),
+        Err(_) => {
+          self.counters.store_errors.fetch_add(1, Relaxed);
+          return None;
+        }
+      };
+      // The value is the envelope's tail: move it to the front instead of copying it.
+      bytes.drain(..bytes.len() - value_len);
+      let now = self.now();
+      let (_, entry) = self
+        .store
+        .insert_at(key.to_string(), meta, V::from_bytes(bytes), now)
+        .ok()?;
+      self.judge(key, entry, soft_tags, now)
+    });
+    self.count_lookup(&found);
     Ok(found)
   }
 
@@ -225,8 +369,9 @@ impl<V: Payload> Cache<V> {
     })
   }
 
-  /// Stores `value` under `key` with `meta` (see `parse_meta`).
-  pub fn set(&self, key: String, value: V, meta: &Input) -> Result<()> {
+  /// Stores `value` under `key` with `meta` (see `parse_meta`). With a shared store the
+  /// in-process tier keeps it and the returned write goes to Redis.
+  pub fn set(&self, key: String, value: V, meta: &Input) -> Result<Option<SharedWrite>> {
     self.check_open()?;
     let meta = self.parse_meta(meta, self.now())?;
     self.set_entry(key, value, meta)
@@ -234,23 +379,60 @@ impl<V: Payload> Cache<V> {
 
   /// Stores an entry whose metadata is already resolved.
   /// Errors: `ERR_VALUE_TOO_LARGE` when it alone exceeds `maxMemoryBytes`.
-  pub fn set_entry(&self, key: String, value: V, meta: EntryMeta) -> Result<()> {
+  pub fn set_entry(&self, key: String, value: V, meta: EntryMeta) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    let evicted = self.store.insert(key, meta, value)?;
+    let write = self.shared.as_ref().map(|_| {
+      let bytes = value.with_bytes(|v| codec::encode(&meta, v));
+      let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
+      let ttl = if meta.expire >= INFINITE_CACHE {
+        MAX_SHARED_TTL_MS
+      } else {
+        ttl
+      };
+      SharedWrite::Entry {
+        key: key.clone(),
+        bytes,
+        ttl_ms: ttl as u64,
+      }
+    });
+    let (evicted, _) = self.store.insert_at(key, meta, value, self.now())?;
     self.counters.sets.fetch_add(1, Relaxed);
     self.counters.evictions.fetch_add(evicted as u64, Relaxed);
-    Ok(())
+    Ok(write)
   }
 
-  /// Removes one entry; true if there was one.
-  pub fn delete(&self, key: &str) -> Result<bool> {
+  /// Removes one entry; true if there was one in process.
+  pub fn delete(&self, key: &str) -> Result<(bool, Option<SharedWrite>)> {
     self.check_open()?;
-    Ok(self.store.remove(key))
+    let removed = self.store.remove(key);
+    let write = self.shared.as_ref().map(|_| SharedWrite::Delete {
+      key: key.to_string(),
+    });
+    Ok((removed, write))
+  }
+
+  /// Runs a write on the shared store. Errors: `ERR_STORE` (counted in `storeErrors`).
+  pub async fn write_shared(&self, write: SharedWrite) -> Result<bool> {
+    let Some(shared) = &self.shared else {
+      return Ok(false);
+    };
+    let result = match &write {
+      SharedWrite::Entry { key, bytes, ttl_ms } => {
+        // The bytes are moved into the command; no copy beyond the envelope.
+        shared.set(key, bytes.clone(), *ttl_ms).await.map(|_| true)
+      }
+      SharedWrite::Delete { key } => shared.delete(key).await,
+      SharedWrite::Tags(writes) => shared.write_tags(writes).await.map(|_| true),
+    };
+    if result.is_err() {
+      self.counters.store_errors.fetch_add(1, Relaxed);
+    }
+    result
   }
 
   /// Next's `updateTags(tags, durations?)`: with `{ expire? }` the tags are stale now and
   /// expire `expire` seconds from now; without durations they expire now.
-  pub fn update_tags(&self, tags: &Input, durations: &Input) -> Result<()> {
+  pub fn update_tags(&self, tags: &Input, durations: &Input) -> Result<Option<SharedWrite>> {
     self.check_open()?;
     let tags = parse_tags(tags, "tags")?;
     let durations = match durations {
@@ -259,15 +441,14 @@ impl<V: Payload> Cache<V> {
         expire: PartialCacheLife::parse(v, "durations")?.expire,
       }),
     };
-    self.apply(&tags, durations, self.now());
-    Ok(())
+    Ok(self.apply(&tags, durations))
   }
 
   /// `revalidateTag(tag | tags, profile?)` as in Next 16: a profile name (resolved from the
   /// cacheLife config, e.g. `'max'`) or `{ expire }` makes the tags stale now and expired
   /// `expire` seconds later (stale-while-revalidate); no profile expires them now.
   /// Errors: `ERR_UNKNOWN_PROFILE` (nothing changed), `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`.
-  pub fn revalidate_tag(&self, tags: &Input, profile: &Input) -> Result<()> {
+  pub fn revalidate_tag(&self, tags: &Input, profile: &Input) -> Result<Option<SharedWrite>> {
     self.check_open()?;
     let tags = parse_tags(tags, "tag")?;
     let durations = match profile {
@@ -288,34 +469,38 @@ impl<V: Payload> Cache<V> {
         ))
       }
     };
-    self.apply(&tags, durations, self.now());
-    Ok(())
+    Ok(self.apply(&tags, durations))
   }
 
   /// `updateTag(tag)`: the tag expires now (read-your-own-writes in a Server Action).
-  pub fn update_tag(&self, tag: &Input) -> Result<()> {
+  pub fn update_tag(&self, tag: &Input) -> Result<Option<SharedWrite>> {
     self.check_open()?;
     let tags = parse_tags(tag, "tag")?;
-    self.apply(&tags, None, self.now());
-    Ok(())
+    Ok(self.apply(&tags, None))
   }
 
   /// `revalidatePath(path, type?)`: expires the implicit tag of `path` exactly as Next
   /// builds it (`_N_T_` + path without trailing slash, `/page` or `/layout` appended for a
   /// type, and the `/` ↔ `/index` twin). Returns the tags it expired.
-  pub fn revalidate_path(&self, path: &Input, kind: &Input) -> Result<Vec<String>> {
+  pub fn revalidate_path(
+    &self,
+    path: &Input,
+    kind: &Input,
+  ) -> Result<(Vec<String>, Option<SharedWrite>)> {
     self.check_open()?;
     let tags = implicit_tags_for_path(path, kind)?;
-    self.apply(&tags, None, self.now());
-    Ok(tags)
+    let write = self.apply(&tags, None);
+    Ok((tags, write))
   }
 
-  fn apply(&self, tags: &[String], durations: Option<Durations>, now: f64) {
-    self.manifest.write().update(tags, durations, now);
+  /// Applies tag updates here at once (read-your-own-writes) and returns them for Redis.
+  fn apply(&self, tags: &[String], durations: Option<Durations>) -> Option<SharedWrite> {
+    let writes = self.manifest.write().update(tags, durations, self.now());
     self
       .counters
       .tag_updates
       .fetch_add(tags.len() as u64, Relaxed);
+    self.shared.as_ref().map(|_| SharedWrite::Tags(writes))
   }
 
   /// `getExpiration(tags)`: the latest time (ms) at which one of `tags` expired, 0 if none.
@@ -331,9 +516,50 @@ impl<V: Payload> Cache<V> {
     )
   }
 
-  /// Pulls tag changes from the shared store; the memory store has nothing to pull.
-  pub fn refresh_tags(&self) -> Result<()> {
-    self.check_open()
+  /// Pulls tag changes from the shared store: one round trip, work in proportion to the
+  /// changes since the last pull (the whole hash the first time, or after falling further
+  /// behind than the log keeps). Concurrent calls share one pull that started after them.
+  /// Errors: `ERR_STORE` (the last known tags stay in force).
+  pub async fn refresh_tags(&self) -> Result<()> {
+    self.check_open()?;
+    let Some(shared) = &self.shared else {
+      return Ok(());
+    };
+    let ticket = self.refresh_started.load(Relaxed);
+    let mut state = self.refresh.lock().await;
+    if state.completed > ticket {
+      return Ok(());
+    }
+    let generation = self.refresh_started.fetch_add(1, Relaxed) + 1;
+    let result = async {
+      if let Some(after) = state.position {
+        match shared.read_log(after).await? {
+          LogRead::Fields(writes, last) => {
+            let mut manifest = self.manifest.write();
+            for w in &writes {
+              manifest.apply(w);
+            }
+            state.position = Some(last);
+          }
+          LogRead::Gap => state.position = None,
+        }
+      }
+      if state.position.is_none() {
+        let (writes, last) = shared.load_tags().await?;
+        let mut manifest = self.manifest.write();
+        for w in &writes {
+          manifest.apply(w);
+        }
+        state.position = Some(last);
+      }
+      Ok::<(), Error>(())
+    }
+    .await;
+    if result.is_err() {
+      self.counters.store_errors.fetch_add(1, Relaxed);
+    }
+    state.completed = generation;
+    result
   }
 
   /// A profile by name or `{ stale?, revalidate?, expire? }`, resolved against the config.
@@ -353,10 +579,11 @@ impl<V: Payload> Cache<V> {
       entries: self.store.len() as u64,
       bytes: self.store.bytes() as u64,
       store_errors: c.store_errors.load(Relaxed),
+      shared_reads: c.shared_reads.load(Relaxed),
     }
   }
 
-  /// Drops every entry; later calls fail with `ERR_CLOSED`. Closing twice is fine.
+  /// Drops every in-process entry; later calls fail with `ERR_CLOSED`. Closing twice is fine.
   pub fn close(&self) {
     self.closed.store(true, Relaxed);
     self.store.clear();

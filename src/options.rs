@@ -8,15 +8,27 @@ use crate::profile::Profiles;
 pub const DEFAULT_MAX_MEMORY_BYTES: usize = 128 * 1024 * 1024;
 /// Store I/O timeout when none is given (ms).
 pub const DEFAULT_TIMEOUT_MS: f64 = 1000.0;
+/// How long an in-process copy of a Redis entry may be served without asking Redis (ms).
+pub const DEFAULT_LOCAL_TTL_MS: f64 = 1000.0;
+/// Key prefix in a shared store when none is given.
+pub const DEFAULT_KEY_PREFIX: &str = "tagcache";
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
   "cacheLife",
   "maxMemoryBytes",
   "keyPrefix",
   "timeoutMs",
   "redisUrl",
   "redisCluster",
+  "localTtlMs",
 ];
+
+/// Where the shared store is, when there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shared {
+  Redis { url: String },
+  RedisCluster { nodes: Vec<String> },
+}
 
 /// Validated options.
 #[derive(Debug, Clone)]
@@ -25,6 +37,10 @@ pub struct Options {
   pub max_memory_bytes: usize,
   pub key_prefix: String,
   pub timeout_ms: f64,
+  /// The shared store, if any; without one the memory store is the store.
+  pub shared: Option<Shared>,
+  /// With a shared store: how long an in-process copy is served without asking it (ms).
+  pub local_ttl_ms: f64,
 }
 
 impl Default for Options {
@@ -32,8 +48,10 @@ impl Default for Options {
     Options {
       profiles: Profiles::default(),
       max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
-      key_prefix: String::new(),
+      key_prefix: DEFAULT_KEY_PREFIX.to_string(),
       timeout_ms: DEFAULT_TIMEOUT_MS,
+      shared: None,
+      local_ttl_ms: DEFAULT_LOCAL_TTL_MS,
     }
   }
 }
@@ -63,13 +81,6 @@ impl Options {
         KNOWN.join(", ")
       )));
     }
-    for key in ["redisUrl", "redisCluster"] {
-      if !input.field(key).is_nullish() {
-        return Err(invalid(format!(
-          "{key}: the Redis store is not part of this build of tagcache yet; leave it unset to use the in-process store"
-        )));
-      }
-    }
     let mut options = Options {
       profiles: Profiles::from_config(input.field("cacheLife"))?,
       ..Options::default()
@@ -88,10 +99,10 @@ impl Options {
     }
     match input.field("keyPrefix") {
       v if v.is_nullish() => {}
-      Input::String(s) => options.key_prefix = s.clone(),
+      Input::String(s) if !s.is_empty() => options.key_prefix = s.clone(),
       v => {
         return Err(invalid(format!(
-          "keyPrefix must be a string, got {}",
+          "keyPrefix must be a non-empty string, got {}",
           v.describe()
         )))
       }
@@ -106,8 +117,59 @@ impl Options {
         )))
       }
     }
+    match input.field("localTtlMs") {
+      v if v.is_nullish() => {}
+      Input::Number(n) if n.is_finite() && *n >= 0.0 => options.local_ttl_ms = *n,
+      v => {
+        return Err(invalid(format!(
+          "localTtlMs must be a number of milliseconds ≥ 0, got {}",
+          v.describe()
+        )))
+      }
+    }
+    options.shared = parse_shared(input)?;
     Ok(options)
   }
+}
+
+fn parse_shared(input: &Input) -> Result<Option<Shared>> {
+  let url = match input.field("redisUrl") {
+    v if v.is_nullish() => None,
+    Input::String(s) if s.is_empty() => None,
+    Input::String(s) => Some(s.clone()),
+    v => {
+      return Err(invalid(format!(
+        "redisUrl must be a redis:// or rediss:// URL string, got {}",
+        v.type_name()
+      )))
+    }
+  };
+  let cluster = match input.field("redisCluster") {
+    v if v.is_nullish() => None,
+    Input::Array(items) if !items.is_empty() => Some(
+      items
+        .iter()
+        .map(|i| match i {
+          Input::String(s) => Ok(s.clone()),
+          other => Err(invalid(format!(
+            "redisCluster must be an array of redis:// URL strings, got a {}",
+            other.type_name()
+          ))),
+        })
+        .collect::<Result<Vec<_>>>()?,
+    ),
+    v => {
+      return Err(invalid(format!(
+        "redisCluster must be a non-empty array of redis:// URL strings, got {}",
+        v.type_name()
+      )))
+    }
+  };
+  Ok(match (url, cluster) {
+    (_, Some(nodes)) => Some(Shared::RedisCluster { nodes }),
+    (Some(url), None) => Some(Shared::Redis { url }),
+    (None, None) => None,
+  })
 }
 
 #[cfg(test)]
@@ -119,7 +181,8 @@ mod tests {
   fn defaults() {
     let o = Options::parse(&Input::Undefined).unwrap();
     assert_eq!(o.max_memory_bytes, DEFAULT_MAX_MEMORY_BYTES);
-    assert_eq!(o.key_prefix, "");
+    assert_eq!(o.key_prefix, "tagcache");
+    assert_eq!(o.shared, None);
   }
 
   #[test]
@@ -134,7 +197,12 @@ mod tests {
       (input_object! { "maxMemoryBytes" => "1mb" }, "\"1mb\""),
       (input_object! { "keyPrefix" => 5.0 }, "keyPrefix"),
       (input_object! { "timeoutMs" => 0.0 }, "timeoutMs"),
-      (input_object! { "redisUrl" => "redis://x" }, "redisUrl"),
+      (input_object! { "redisUrl" => 5.0 }, "redisUrl"),
+      (
+        input_object! { "redisCluster" => "redis://x" },
+        "redisCluster",
+      ),
+      (input_object! { "localTtlMs" => -1.0 }, "localTtlMs"),
       (Input::String("x".into()), "options must be an object"),
     ];
     for (input, needle) in cases {
@@ -144,6 +212,22 @@ mod tests {
     }
     let err = Options::parse(&input_object! { "cacheLife" => 5.0 }).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidCacheLife);
+  }
+
+  #[test]
+  fn redis_options() {
+    let o = Options::parse(&input_object! { "redisUrl" => "redis://h:1" }).unwrap();
+    assert_eq!(
+      o.shared,
+      Some(Shared::Redis {
+        url: "redis://h:1".into()
+      })
+    );
+    let o = Options::parse(&input_object! {
+      "redisCluster" => Input::Array(vec!["redis://a:1".into(), "redis://b:2".into()]),
+    })
+    .unwrap();
+    assert!(matches!(o.shared, Some(Shared::RedisCluster { nodes }) if nodes.len() == 2));
   }
 
   #[test]

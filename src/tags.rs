@@ -29,6 +29,49 @@ pub struct Durations {
   pub expire: Option<f64>,
 }
 
+/// Which time of a tag a write sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagField {
+  Stale,
+  Expired,
+}
+
+/// One field write: `tag`'s `field` is now `time` (ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagWrite {
+  pub tag: String,
+  pub field: TagField,
+  pub time: f64,
+}
+
+impl TagWrite {
+  pub fn new(tag: &str, field: TagField, time: f64) -> Self {
+    TagWrite {
+      tag: tag.to_string(),
+      field,
+      time,
+    }
+  }
+
+  /// The shared store's field name: `s:<tag>` or `x:<tag>`.
+  pub fn key(&self) -> String {
+    match self.field {
+      TagField::Stale => format!("s:{}", self.tag),
+      TagField::Expired => format!("x:{}", self.tag),
+    }
+  }
+
+  /// The inverse of `key`.
+  pub fn from_key(key: &str, time: f64) -> Option<Self> {
+    let (field, tag) = match key.split_once(':')? {
+      ("s", tag) => (TagField::Stale, tag),
+      ("x", tag) => (TagField::Expired, tag),
+      _ => return None,
+    };
+    Some(TagWrite::new(tag, field, time))
+  }
+}
+
 /// Tag states by tag. Tags are compared exactly (case-sensitive), as Next does.
 #[derive(Debug, Default)]
 pub struct TagManifest {
@@ -38,18 +81,37 @@ pub struct TagManifest {
 impl TagManifest {
   /// Next's `updateTags`: with durations (a profile was given) the tag is stale now and
   /// expires `durations.expire` seconds from now (if given); without, it expires now.
-  pub fn update(&mut self, tags: &[String], durations: Option<Durations>, now: f64) {
+  /// Returns the field writes it made, for a shared store to replay.
+  pub fn update(
+    &mut self,
+    tags: &[String],
+    durations: Option<Durations>,
+    now: f64,
+  ) -> Vec<TagWrite> {
+    let mut writes = Vec::with_capacity(tags.len() * 2);
     for tag in tags {
-      let state = self.tags.entry(tag.clone()).or_default();
       match durations {
         Some(d) => {
-          state.stale = Some(now);
+          writes.push(TagWrite::new(tag, TagField::Stale, now));
           if let Some(expire) = d.expire {
-            state.expired = Some(now + expire * 1000.0);
+            writes.push(TagWrite::new(tag, TagField::Expired, now + expire * 1000.0));
           }
         }
-        None => state.expired = Some(now),
+        None => writes.push(TagWrite::new(tag, TagField::Expired, now)),
       }
+    }
+    for w in &writes {
+      self.apply(w);
+    }
+    writes
+  }
+
+  /// Sets one field, as written here or by another instance (last write wins).
+  pub fn apply(&mut self, write: &TagWrite) {
+    let state = self.tags.entry(write.tag.clone()).or_default();
+    match write.field {
+      TagField::Stale => state.stale = Some(write.time),
+      TagField::Expired => state.expired = Some(write.time),
     }
   }
 
@@ -295,6 +357,22 @@ mod tests {
     assert_eq!(m.expiration(["past", "future", "none"], 3000.0), 1000.0);
     assert_eq!(m.expiration(["past", "future"], 12000.0), 12000.0);
     assert_eq!(m.expiration(["none"], 3000.0), 0.0);
+  }
+
+  #[test]
+  fn writes_replay_into_another_manifest() {
+    let mut a = TagManifest::default();
+    let mut writes = a.update(&tags(&["x:y"]), Some(Durations { expire: Some(1.0) }), 10.0);
+    writes.extend(a.update(&tags(&["z"]), None, 20.0));
+    let mut b = TagManifest::default();
+    for w in &writes {
+      let replayed = TagWrite::from_key(&w.key(), w.time).unwrap();
+      assert_eq!(&replayed, w);
+      b.apply(&replayed);
+    }
+    assert_eq!(b.state("x:y"), a.state("x:y"));
+    assert_eq!(b.state("z"), a.state("z"));
+    assert_eq!(TagWrite::from_key("q:z", 1.0), None);
   }
 
   #[test]

@@ -93,4 +93,16 @@ impl Payload for JsBuffer {
   fn byte_len(&self) -> usize {
     self.len
   }
+
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+    f(&self.buffer.lock())
+  }
+
+  /// Rust-owned bytes (from Redis); they become one external JS Buffer on the first `to_js`.
+  fn from_bytes(bytes: Vec<u8>) -> Self {
+    JsBuffer {
+      len: bytes.len(),
+      buffer: Mutex::new(Buffer::from(bytes)),
+    }
+  }
 }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{
   Env, Function, JsObjectValue, Object, PromiseRaw, ToNapiValue, Unknown,
 };
+use napi::JsValue;
 use napi_derive::napi;
 
 use super::convert::{opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
 use super::payload::JsBuffer;
 use super::types::{CacheEntry, CacheLifeProfile, TagCacheStats};
-use crate::cache::{Cache, Hit};
+use crate::cache::{Cache, Hit, Lookup, SharedWrite};
 use crate::clock::Clock;
 use crate::entry::Freshness;
 use crate::error::ErrorCode;
@@ -38,15 +39,77 @@ pub struct TagCache {
   inner: Arc<Cache<JsBuffer>>,
 }
 
-/// Settles a promise at once: the memory store answers synchronously, no thread hop.
-fn settle<'env, T: ToNapiValue>(
+type Engine = Arc<Cache<JsBuffer>>;
+
+/// Settles a promise at once: the in-process store answers synchronously, no thread hop.
+fn settle<'env, T: ToNapiValue + 'env>(
   env: &'env Env,
   result: Result<T>,
-) -> napi::Result<PromiseRaw<'env, T>> {
+) -> napi::Result<Unknown<'env>> {
+  let promise = match result {
+    Ok(value) => PromiseRaw::resolve(env, value)?,
+    Err(err) => PromiseRaw::reject(env, err)?,
+  };
+  Ok(promise.to_unknown())
+}
+
+/// Runs the shared-store part on tokio, then `finish` on the JS thread. The promise settles
+/// with `finish`'s value, or rejects with the coded error (a rejected inner promise, which
+/// the outer one adopts: napi's own rejection carries no `code`).
+fn on_shared<'env, T, V, F, C>(env: &'env Env, work: F, finish: C) -> napi::Result<Unknown<'env>>
+where
+  T: Send + 'static,
+  V: ToNapiValue + 'static,
+  F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
+  C: FnOnce(&Env, T) -> Result<V> + 'static,
+{
+  let promise =
+    env.spawn_future_with_callback(async move { Ok(work.await) }, move |env, done| {
+      let settled = match done.js().and_then(|value| finish(env, value)) {
+        Ok(value) => PromiseRaw::resolve(env, value)?,
+        Err(err) => PromiseRaw::reject(env, err)?,
+      };
+      Ok(settled.to_unknown())
+    })?;
+  Ok(promise.to_unknown())
+}
+
+/// Settles with `value` once the shared-store write (if any) is done.
+fn after_write<'env, V: ToNapiValue + Send + 'static>(
+  env: &'env Env,
+  engine: &Engine,
+  result: Result<(V, Option<SharedWrite>)>,
+) -> napi::Result<Unknown<'env>> {
   match result {
-    Ok(value) => PromiseRaw::resolve(env, value),
-    Err(err) => PromiseRaw::reject(env, err),
+    Ok((value, Some(write))) => {
+      let engine = engine.clone();
+      on_shared(
+        env,
+        async move { engine.write_shared(write).await },
+        move |_, _| Ok(value),
+      )
+    }
+    Ok((value, None)) => settle(env, Ok(value)),
+    Err(err) => settle::<()>(env, Err(err)),
   }
+}
+
+fn to_entry(env: &Env, hit: Hit<JsBuffer>) -> Result<CacheEntry> {
+  let Hit { entry, freshness } = hit;
+  Ok(CacheEntry {
+    value: entry.value.to_js(env).js()?,
+    tags: entry.meta.tags.clone(),
+    stale: entry.meta.stale,
+    revalidate: entry.meta.revalidate,
+    expire: entry.meta.expire,
+    timestamp: entry.meta.timestamp,
+    status: if freshness.is_stale() {
+      "stale"
+    } else {
+      "fresh"
+    },
+    revalidated: freshness == Freshness::StaleByTag,
+  })
 }
 
 /// A clock anchored to `performance.timeOrigin + performance.now()`, the clock Next stamps
@@ -71,8 +134,10 @@ fn string_arg(value: &Unknown, what: &str) -> Result<String> {
 #[napi]
 impl TagCache {
   /// Creates a cache. `options` (all optional): `cacheLife` (the app's custom profiles),
-  /// `maxMemoryBytes` (default 128 MiB), `keyPrefix`, `timeoutMs`.
-  /// Throws `ERR_INVALID_OPTIONS` (unknown key, bad value) or `ERR_INVALID_CACHE_LIFE`.
+  /// `maxMemoryBytes` (default 128 MiB), `redisUrl` / `redisCluster` (share the cache),
+  /// `keyPrefix`, `timeoutMs`, `localTtlMs`. Connects to Redis lazily, on first use.
+  /// Throws `ERR_INVALID_OPTIONS` (unknown key, bad value, unparsable URL) or
+  /// `ERR_INVALID_CACHE_LIFE`.
   #[napi(constructor, catch_unwind)]
   pub fn new(
     env: Env,
@@ -95,35 +160,26 @@ impl TagCache {
     env: &'env Env,
     #[napi(ts_arg_type = "string")] key: Unknown,
     #[napi(ts_arg_type = "string[]")] soft_tags: Option<Unknown>,
-  ) -> napi::Result<PromiseRaw<'env, Option<CacheEntry>>> {
-    settle(env, self.get_entry(env, &key, soft_tags.as_ref()))
-  }
-
-  fn get_entry(
-    &self,
-    env: &Env,
-    key: &Unknown,
-    soft_tags: Option<&Unknown>,
-  ) -> Result<Option<CacheEntry>> {
-    let key = string_arg(key, "key")?;
-    let soft_tags = crate::tags::parse_lookup_tags(&opt_input(soft_tags).js()?);
-    let Some(Hit { entry, freshness }) = self.inner.get(&key, &soft_tags).js()? else {
-      return Ok(None);
-    };
-    Ok(Some(CacheEntry {
-      value: entry.value.to_js(env).js()?,
-      tags: entry.meta.tags.clone(),
-      stale: entry.meta.stale,
-      revalidate: entry.meta.revalidate,
-      expire: entry.meta.expire,
-      timestamp: entry.meta.timestamp,
-      status: if freshness.is_stale() {
-        "stale"
-      } else {
-        "fresh"
-      },
-      revalidated: freshness == Freshness::StaleByTag,
-    }))
+  ) -> napi::Result<Unknown<'env>> {
+    let lookup = (|| {
+      let key = string_arg(&key, "key")?;
+      let soft_tags = crate::tags::parse_lookup_tags(&opt_input(soft_tags.as_ref()).js()?);
+      let found = self.inner.get(&key, &soft_tags).js()?;
+      Ok((key, soft_tags, found))
+    })();
+    match lookup {
+      Err(err) => settle::<()>(env, Err(err)),
+      Ok((_, _, Lookup::Hit(hit))) => settle(env, to_entry(env, hit).map(Some)),
+      Ok((_, _, Lookup::Miss)) => settle(env, Ok(None::<CacheEntry>)),
+      Ok((key, soft_tags, Lookup::Shared)) => {
+        let engine = self.inner.clone();
+        on_shared(
+          env,
+          async move { engine.get_shared(&key, &soft_tags).await },
+          |env, hit| hit.map(|h| to_entry(env, h)).transpose(),
+        )
+      }
+    }
   }
 
   /// Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
@@ -140,11 +196,17 @@ impl TagCache {
     #[napi(ts_arg_type = "string")] key: Unknown,
     #[napi(ts_arg_type = "Buffer | Uint8Array")] value: Unknown,
     #[napi(ts_arg_type = "SetMeta")] meta: Option<Unknown>,
-  ) -> napi::Result<PromiseRaw<'env, ()>> {
-    settle(env, self.set_entry(&key, &value, meta.as_ref()))
+  ) -> napi::Result<Unknown<'env>> {
+    let result = self.set_entry(&key, &value, meta.as_ref());
+    after_write(env, &self.inner, result.map(|write| ((), write)))
   }
 
-  fn set_entry(&self, key: &Unknown, value: &Unknown, meta: Option<&Unknown>) -> Result<()> {
+  fn set_entry(
+    &self,
+    key: &Unknown,
+    value: &Unknown,
+    meta: Option<&Unknown>,
+  ) -> Result<Option<SharedWrite>> {
     let key = string_arg(key, "key")?;
     let Some(bytes) = JsBuffer::from_js(value).js()? else {
       return Err(JsError::new(
@@ -165,9 +227,20 @@ impl TagCache {
     &self,
     env: &'env Env,
     #[napi(ts_arg_type = "string")] key: Unknown,
-  ) -> napi::Result<PromiseRaw<'env, bool>> {
+  ) -> napi::Result<Unknown<'env>> {
     let result = string_arg(&key, "key").and_then(|k| self.inner.delete(&k).js());
-    settle(env, result)
+    match result {
+      Ok((removed, Some(write))) => {
+        let engine = self.inner.clone();
+        on_shared(
+          env,
+          async move { engine.write_shared(write).await },
+          move |_, shared| Ok(removed || shared),
+        )
+      }
+      Ok((removed, None)) => settle(env, Ok(removed)),
+      Err(err) => settle::<()>(env, Err(err)),
+    }
   }
 
   /// `revalidateTag(tag, profile)` with Next.js 16 semantics. `profile`: `'max'` or any
@@ -181,13 +254,13 @@ impl TagCache {
     env: &'env Env,
     #[napi(ts_arg_type = "string | string[]")] tags: Unknown,
     #[napi(ts_arg_type = "string | { expire?: number }")] profile: Option<Unknown>,
-  ) -> napi::Result<PromiseRaw<'env, ()>> {
+  ) -> napi::Result<Unknown<'env>> {
     let result = (|| {
       let tags = to_input(&tags).js()?;
       let profile = opt_input(profile.as_ref()).js()?;
       self.inner.revalidate_tag(&tags, &profile).js()
     })();
-    settle(env, result)
+    after_write(env, &self.inner, result.map(|write| ((), write)))
   }
 
   /// `updateTag(tag)`: the tag expires now (read-your-own-writes in a Server Action).
@@ -196,11 +269,11 @@ impl TagCache {
     &self,
     env: &'env Env,
     #[napi(ts_arg_type = "string")] tag: Unknown,
-  ) -> napi::Result<PromiseRaw<'env, ()>> {
+  ) -> napi::Result<Unknown<'env>> {
     let result = to_input(&tag)
       .js()
       .and_then(|tag| self.inner.update_tag(&tag).js());
-    settle(env, result)
+    after_write(env, &self.inner, result.map(|write| ((), write)))
   }
 
   /// `revalidatePath(path, type?)`: expires the implicit tags Next derives for `path`
@@ -212,13 +285,13 @@ impl TagCache {
     env: &'env Env,
     #[napi(ts_arg_type = "string")] path: Unknown,
     #[napi(ts_arg_type = "'page' | 'layout'")] kind: Option<Unknown>,
-  ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
+  ) -> napi::Result<Unknown<'env>> {
     let result = (|| {
       let path = to_input(&path).js()?;
       let kind = opt_input(kind.as_ref()).js()?;
       self.inner.revalidate_path(&path, &kind).js()
     })();
-    settle(env, result)
+    after_write(env, &self.inner, result)
   }
 
   /// Next's low-level `updateTags(tags, durations?)`: with `{ expire }` (seconds) the tags
@@ -229,13 +302,13 @@ impl TagCache {
     env: &'env Env,
     #[napi(ts_arg_type = "string[]")] tags: Unknown,
     #[napi(ts_arg_type = "TagDurations")] durations: Option<Unknown>,
-  ) -> napi::Result<PromiseRaw<'env, ()>> {
+  ) -> napi::Result<Unknown<'env>> {
     let result = (|| {
       let tags = to_input(&tags).js()?;
       let durations = opt_input(durations.as_ref()).js()?;
       self.inner.update_tags(&tags, &durations).js()
     })();
-    settle(env, result)
+    after_write(env, &self.inner, result.map(|write| ((), write)))
   }
 
   /// The latest time (**ms** since the epoch) at which one of `tags` expired, 0 if none.
@@ -245,17 +318,25 @@ impl TagCache {
     &self,
     env: &'env Env,
     #[napi(ts_arg_type = "string[]")] tags: Unknown,
-  ) -> napi::Result<PromiseRaw<'env, f64>> {
+  ) -> napi::Result<Unknown<'env>> {
     let result = to_input(&tags)
       .js()
       .and_then(|tags| self.inner.get_expiration(&tags).js());
     settle(env, result)
   }
 
-  /// Pulls tag changes from the shared store. The in-process store has nothing to pull.
+  /// Pulls tag revalidations made by other instances from Redis: one round trip, work in
+  /// proportion to what changed. Next calls it before a request's first cache read.
+  /// Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn refresh_tags<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-    settle(env, self.inner.refresh_tags().js())
+  pub fn refresh_tags<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
+    if !self.inner.is_shared() {
+      return settle(env, self.inner.check_open().js());
+    }
+    let engine = self.inner.clone();
+    on_shared(env, async move { engine.refresh_tags().await }, |_, ()| {
+      Ok(())
+    })
   }
 
   /// A profile by name or `{ stale?, revalidate?, expire? }`, resolved against the
@@ -288,12 +369,13 @@ impl TagCache {
       entries: s.entries as f64,
       bytes: s.bytes as f64,
       store_errors: s.store_errors as f64,
+      shared_reads: s.shared_reads as f64,
     }
   }
 
   /// Drops every entry and disconnects; later calls reject with `ERR_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn close<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
+  pub fn close<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
     self.inner.close();
     settle(env, Ok(()))
   }

@@ -32,18 +32,26 @@ pub struct TagCacheOptions {
   /// The app's `cacheLife` config (`nextConfig.cacheLife`): custom profiles by name. A
   /// built-in name replaces that profile. Bad values throw `ERR_INVALID_CACHE_LIFE`.
   pub cache_life: Option<HashMap<String, CacheLifeInput>>,
-  /// Bound of the in-process store in bytes (key + value + tags + 96 per entry).
-  /// Default 134217728 (128 MiB). Least recently used entries are evicted first.
+  /// Bound of the in-process store (with Redis: of the in-process tier) in bytes, counting
+  /// key + value + tags + 96 per entry. Default 134217728 (128 MiB). Least recently used
+  /// entries are evicted first.
   pub max_memory_bytes: Option<f64>,
-  /// Namespace for keys in a shared store (default: the Next build id when known).
+  /// Namespace of every key in Redis (default `'tagcache'`). Instances that share a cache,
+  /// and webhook workers that revalidate it, use the same prefix.
   pub key_prefix: Option<String>,
-  /// Timeout of one store operation, in **ms** (default 1000).
+  /// Timeout of one Redis command, in **ms** (default 1000). A command that times out is
+  /// dropped, and the call is a miss (`get`) or rejects with `ERR_STORE`.
   pub timeout_ms: Option<f64>,
-  /// Redis URL (`redis://`, `rediss://`). Not in this build yet: setting it throws
-  /// `ERR_INVALID_OPTIONS`.
+  /// Redis URL: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. Entries
+  /// and tags then live in Redis, shared by every instance.
   pub redis_url: Option<String>,
-  /// Redis Cluster seed nodes. Not in this build yet: setting it throws `ERR_INVALID_OPTIONS`.
+  /// Redis Cluster seed nodes (`redis://host:port` each); takes precedence over `redisUrl`.
   pub redis_cluster: Option<Vec<String>>,
+  /// With Redis: how long, in **ms**, an in-process copy of an entry is served without
+  /// asking Redis (default 1000; 0 turns the in-process tier off). Tag revalidations are
+  /// seen at once regardless: this bounds only how long a newer version of an entry written
+  /// by another instance can go unseen here.
+  pub local_ttl_ms: Option<f64>,
 }
 
 /// `set`'s metadata. Give either `profile` or explicit `stale` / `revalidate` / `expire`
@@ -117,6 +125,8 @@ pub struct TagCacheStats {
   pub entries: f64,
   /// Bytes charged against `maxMemoryBytes` now.
   pub bytes: f64,
-  /// Store operations that failed.
+  /// Shared-store (Redis) operations that failed; each was served as a miss or rejected.
   pub store_errors: f64,
+  /// `get` calls answered by Redis rather than the in-process tier.
+  pub shared_reads: f64,
 }

@@ -14,20 +14,26 @@ use crate::error::{Error, ErrorCode, Result};
 pub const ENTRY_OVERHEAD: usize = 96;
 
 /// A stored value. The binding stores the JS `Buffer` it was given (no copy); tests store
-/// `Vec<u8>`.
+/// `Vec<u8>`. Values read back from a shared store are built from their bytes.
 pub trait Payload: Send + Sync + 'static {
   fn byte_len(&self) -> usize;
+  /// Calls `f` with the bytes (to encode them for a shared store).
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R;
+  /// A value over bytes read from a shared store.
+  fn from_bytes(bytes: Vec<u8>) -> Self;
 }
 
 impl Payload for Vec<u8> {
   fn byte_len(&self) -> usize {
     self.len()
   }
-}
 
-impl Payload for Arc<[u8]> {
-  fn byte_len(&self) -> usize {
-    self.len()
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+    f(self)
+  }
+
+  fn from_bytes(bytes: Vec<u8>) -> Self {
+    bytes
   }
 }
 
@@ -38,6 +44,8 @@ pub struct Stored<V> {
   pub value: V,
   /// What this entry is charged against the byte bound.
   pub size: usize,
+  /// When it was stored here (ms): how old a copy of a shared-store entry is.
+  pub stored_at: f64,
 }
 
 /// The bytes an entry is charged: key + value + tags + `ENTRY_OVERHEAD`.
@@ -81,6 +89,19 @@ impl<V: Payload> MemoryStore<V> {
   /// Errors: `ERR_VALUE_TOO_LARGE` when the entry alone exceeds the bound; the key's older
   /// entry is removed then too, since the caller meant to replace it.
   pub fn insert(&self, key: String, meta: EntryMeta, value: V) -> Result<usize> {
+    self
+      .insert_at(key, meta, value, 0.0)
+      .map(|(evicted, _)| evicted)
+  }
+
+  /// `insert`, recording `stored_at`; also returns the stored entry.
+  pub fn insert_at(
+    &self,
+    key: String,
+    meta: EntryMeta,
+    value: V,
+    stored_at: f64,
+  ) -> Result<(usize, Arc<Stored<V>>)> {
     let size = entry_size(&key, &meta, value.byte_len());
     if size > self.max_bytes {
       self.remove(&key);
@@ -93,7 +114,13 @@ impl<V: Payload> MemoryStore<V> {
         ),
       ));
     }
-    let stored = Arc::new(Stored { meta, value, size });
+    let stored = Arc::new(Stored {
+      meta,
+      value,
+      size,
+      stored_at,
+    });
+    let entry = stored.clone();
     // Dropped after the lock is released: dropping a JS Buffer reference is not free.
     let mut dropped = Vec::new();
     let mut evicted = 0;
@@ -114,7 +141,7 @@ impl<V: Payload> MemoryStore<V> {
       }
     }
     drop(dropped);
-    Ok(evicted)
+    Ok((evicted, entry))
   }
 
   /// Removes an entry; true if there was one.
