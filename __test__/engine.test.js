@@ -1,5 +1,6 @@
 'use strict'
 const { TagCache, rejection, thrown, now, secondsAgo } = require('./helpers/engine')
+const { describeSemantics } = require('./helpers/semantics')
 
 const INFINITE_CACHE = 4294967294
 const value = (text = 'v') => Buffer.from(text)
@@ -135,25 +136,6 @@ describe('get and set', () => {
     expect(await cache.get('k')).toMatchObject({ revalidate: 900, expire: 600 })
   })
 
-  test('past revalidate the entry is stale; past expire it is gone', async () => {
-    const cache = new TagCache()
-    await cache.set('stale', value(), { revalidate: 10, expire: 100, timestamp: secondsAgo(11) })
-    expect(await cache.get('stale')).toMatchObject({ status: 'stale', revalidated: false })
-    await cache.set('gone', value(), { revalidate: 10, expire: 100, timestamp: secondsAgo(101) })
-    expect(await cache.get('gone')).toBeNull()
-    expect(cache.stats().entries).toBe(1)
-  })
-
-  test('delete removes one entry', async () => {
-    const cache = new TagCache()
-    await cache.set('a', value())
-    await cache.set('b', value())
-    expect(await cache.delete('a')).toBe(true)
-    expect(await cache.delete('a')).toBe(false)
-    expect(await cache.get('a')).toBeNull()
-    expect(await cache.get('b')).not.toBeNull()
-  })
-
   test('a Buffer that owns its memory is kept, a pooled view is copied once', async () => {
     const cache = new TagCache()
     const own = Buffer.alloc(10_000, 1)
@@ -177,108 +159,12 @@ describe('get and set', () => {
   })
 })
 
-describe('revalidateTag, as Next 16', () => {
-  async function withEntry(cacheOptions) {
-    const cache = new TagCache(cacheOptions)
-    await cache.set('k', value(), {
-      tags: ['posts', 'Mixed'],
-      profile: 'days',
-      timestamp: secondsAgo(1),
-    })
-    return cache
-  }
-
-  test("'max': stale now (served, SWR), expiry a year away", async () => {
-    const cache = await withEntry()
-    await cache.revalidateTag('posts', 'max')
-    expect(await cache.get('k')).toMatchObject({ status: 'stale', revalidated: true })
-    // The expiry is in the future, so it does not count yet.
-    expect(await cache.getExpiration(['posts'])).toBe(0)
-    // An entry written after the revalidation is fresh.
-    await cache.set('k', value('new'), { tags: ['posts'], profile: 'days' })
-    expect((await cache.get('k')).status).toBe('fresh')
-  })
-
-  test('a named profile from the config resolves its expire', async () => {
-    const cache = await withEntry({ cacheLife: { blog: { revalidate: 1, expire: 2 } } })
-    await cache.revalidateTag('posts', 'blog')
-    expect((await cache.get('k')).status).toBe('stale')
-    // The entry was written 1 s ago; the tag expires 2 s after the revalidation.
-    await new Promise((r) => setTimeout(r, 2100))
-    expect(await cache.get('k')).toBeNull()
-  })
-
-  test('{ expire: 0 } expires now', async () => {
-    const cache = await withEntry()
-    await cache.revalidateTag('posts', { expire: 0 })
-    expect(await cache.get('k')).toBeNull()
-  })
-
-  test('{ expire: N } is stale now and expired after N seconds', async () => {
-    const cache = await withEntry()
-    await cache.revalidateTag('posts', { expire: 1 })
-    expect((await cache.get('k')).status).toBe('stale')
-    await new Promise((r) => setTimeout(r, 1100))
-    expect(await cache.get('k')).toBeNull()
-  })
-
-  test('no profile (deprecated in Next) expires now', async () => {
-    const cache = await withEntry()
-    await cache.revalidateTag('posts')
-    expect(await cache.get('k')).toBeNull()
-  })
-
-  test('an array of tags; tags are case-sensitive', async () => {
-    const cache = await withEntry()
-    await cache.revalidateTag(['mixed', 'other'])
-    expect((await cache.get('k')).status).toBe('fresh')
-    await cache.revalidateTag(['other', 'Mixed'])
-    expect(await cache.get('k')).toBeNull()
-  })
-
-  test('an unknown profile rejects with ERR_UNKNOWN_PROFILE and changes nothing', async () => {
-    const cache = await withEntry()
-    const err = await rejection(cache.revalidateTag('posts', 'hourly'))
-    expect(err.code).toBe('ERR_UNKNOWN_PROFILE')
-    expect((await cache.get('k')).status).toBe('fresh')
-    expect(cache.stats().tagUpdates).toBe(0)
-  })
-
-  test('updateTag expires now; a later write is fresh (read-your-own-writes)', async () => {
-    const cache = await withEntry()
-    await cache.updateTag('posts')
-    expect(await cache.get('k')).toBeNull()
-    expect(await cache.getExpiration(['posts', 'unknown'])).toBeGreaterThan(now() - 1000)
-    await cache.set('k', value('new'), { tags: ['posts'] })
-    expect((await cache.get('k')).value.toString()).toBe('new')
-  })
-
-  test("non-ASCII tags match Next's percent-encoded form", async () => {
-    const cache = new TagCache()
-    // Next hands handlers `encodeHeaderSafe(tag)`; a webhook calls with the raw tag.
-    await cache.set('k', value(), { tags: ['caf%C3%A9'], timestamp: secondsAgo(1) })
-    await cache.revalidateTag('café')
-    expect(await cache.get('k')).toBeNull()
-  })
+describeSemantics('memory', async (options) => {
+  const cache = new TagCache(options)
+  return { writer: cache, reader: cache, sync: async () => {} }
 })
 
-describe('updateTags and getExpiration (the handler interface)', () => {
-  test('with durations: stale now; without: expired now', async () => {
-    const cache = new TagCache()
-    await cache.set('a', value(), { tags: ['a'], timestamp: secondsAgo(1) })
-    await cache.set('b', value(), { tags: ['b'], timestamp: secondsAgo(1) })
-    await cache.updateTags(['a'], { expire: 60 })
-    await cache.updateTags(['b'])
-    expect((await cache.get('a')).status).toBe('stale')
-    expect(await cache.get('b')).toBeNull()
-    const expiration = await cache.getExpiration(['a', 'b'])
-    expect(expiration).toBeGreaterThan(now() - 1000)
-    expect(expiration).toBeLessThanOrEqual(now())
-    expect(await cache.getExpiration([])).toBe(0)
-  })
-})
-
-describe('revalidatePath', () => {
+describe('revalidatePath arguments', () => {
   test('a path over 1024 characters is ERR_TAG_TOO_LONG; up to 1024 is fine', async () => {
     const cache = new TagCache()
     const path = '/' + 'a'.repeat(1023)
@@ -303,15 +189,6 @@ describe('revalidatePath', () => {
     expect(await cache.revalidatePath('/', 'page')).toEqual(['_N_T_/page'])
     const err = await rejection(cache.revalidatePath('/blog', 'pages'))
     expect(err.code).toBe('ERR_INVALID_OPTIONS')
-  })
-
-  test('an entry read with that soft tag is gone; others stay', async () => {
-    const cache = new TagCache()
-    await cache.set('blog', value(), { timestamp: secondsAgo(1) })
-    await cache.set('about', value(), { timestamp: secondsAgo(1) })
-    await cache.revalidatePath('/blog')
-    expect(await cache.get('blog', ['_N_T_/layout', '_N_T_/blog'])).toBeNull()
-    expect(await cache.get('about', ['_N_T_/layout', '_N_T_/about'])).not.toBeNull()
   })
 })
 

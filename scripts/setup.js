@@ -63,4 +63,28 @@ function buildAddon() {
   ])
 }
 
-module.exports = { root, run, ensureNodeModules, buildAddon }
+function onPath(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
+}
+
+/**
+ * `redis-server` and `redis-cli` for the Redis tests: Debian's package, installed with
+ * apt-get when missing (as root, as on CI); otherwise says how to install it.
+ */
+function ensureRedis() {
+  if (onPath('redis-server') && onPath('redis-cli')) return
+  const root = typeof process.getuid === 'function' && process.getuid() === 0
+  if (root && onPath('apt-get')) {
+    run('apt-get', ['update', '-qq'])
+    run('apt-get', ['install', '-y', '-qq', 'redis-server'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
+    return
+  }
+  console.error(
+    'The Redis tests need redis-server and redis-cli: install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis).',
+  )
+  process.exit(1)
+}
+
+module.exports = { root, run, ensureNodeModules, buildAddon, ensureRedis }

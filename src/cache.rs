@@ -231,20 +231,19 @@ impl<V: Payload> Cache<V> {
     self.check_open()?;
     let local = self.store.get(key);
     if self.shared.is_some() {
-      // An in-process copy answers only while it is young; tags are checked either way.
-      match local {
-        Some(entry) if now - entry.stored_at <= self.options.local_ttl_ms => {
-          let found = self.judge(key, entry, soft_tags, now);
-          if found.is_none() {
-            // Expired by time or by a tag: the shared copy is expired too.
+      // An in-process copy answers only while it is young and fresh; anything else asks
+      // Redis, where another instance may already have written a newer version.
+      if let Some(entry) = local {
+        if now - entry.stored_at <= self.options.local_ttl_ms {
+          let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
+          if freshness == Freshness::Fresh {
+            let found = Some(Hit { entry, freshness });
             self.count_lookup(&found);
-            return Ok(Lookup::Miss);
+            return Ok(found.map_or(Lookup::Miss, Lookup::Hit));
           }
-          self.count_lookup(&found);
-          return Ok(found.map_or(Lookup::Miss, Lookup::Hit));
         }
-        _ => return Ok(Lookup::Shared),
       }
+      return Ok(Lookup::Shared);
     }
     let found = local.and_then(|entry| self.judge(key, entry, soft_tags, now));
     self.count_lookup(&found);

@@ -81,7 +81,7 @@ async function startApp(env = {}, dir = appDir) {
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { url, stop, log: () => log }
+  return { url, stop, log: () => log, pid: child.pid }
 }
 
 module.exports = { appDir, isrAppDir, buildApp, startApp }

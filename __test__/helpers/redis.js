@@ -1,0 +1,175 @@
+'use strict'
+/**
+ * Redis servers for tests: `redis-server` from Debian's package (scripts/setup.js installs
+ * it when missing), on free loopback ports, without persistence, stopped by pid whatever
+ * happens. Also a 3-master cluster (`redis-cli --cluster create`).
+ */
+const { spawn, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const net = require('node:net')
+const os = require('node:os')
+const path = require('node:path')
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function redisCli(port, ...args) {
+  const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  })
+  if (result.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${result.stderr}`)
+  return result.stdout.trim()
+}
+
+async function waitForPing(port, child) {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode})`)
+    try {
+      if (redisCli(port, 'PING') === 'PONG') return
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error('redis-server did not answer PING')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Starts one `redis-server`; `{ url, port, stop, pause, resume, restart, cli, commandStats }`. */
+async function startRedis(extraArgs = [], port) {
+  port = port || (await freePort())
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tagcache-redis-'))
+  let child
+  const launch = async () => {
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...extraArgs,
+      ],
+      { stdio: 'ignore' },
+    )
+    const kill = () => {
+      try {
+        child.kill('SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    process.once('exit', kill)
+    await waitForPing(port, child)
+  }
+  await launch()
+  const stopChild = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      try {
+        process.kill(child.pid, 'SIGCONT')
+      } catch {
+        // gone
+      }
+      child.kill('SIGKILL')
+    })
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid
+    },
+    cli: (...args) => redisCli(port, ...args),
+    /** `{ get: calls, set: calls, … }` from INFO commandstats. */
+    commandStats() {
+      const out = {}
+      for (const line of redisCli(port, 'INFO', 'commandstats').split('\n')) {
+        const m = line.match(/^cmdstat_([a-z|]+):calls=(\d+)/)
+        if (m) out[m[1]] = Number(m[2])
+      }
+      return out
+    },
+    pause: () => process.kill(child.pid, 'SIGSTOP'),
+    resume: () => process.kill(child.pid, 'SIGCONT'),
+    /** Kills it (like a crash) and starts a fresh one on the same port. */
+    async restart() {
+      await stopChild()
+      await launch()
+    },
+    kill: stopChild,
+    async stop() {
+      await stopChild()
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Three masters in cluster mode; `{ urls, stop }`. */
+async function startCluster() {
+  const nodes = []
+  try {
+    for (let i = 0; i < 3; i++) {
+      nodes.push(
+        await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`]),
+      )
+    }
+    const create = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    if (create.status !== 0)
+      throw new Error(`cluster create failed: ${create.stdout}${create.stderr}`)
+    const deadline = Date.now() + 15_000
+    while (!nodes.every((n) => n.cli('CLUSTER', 'INFO').includes('cluster_state:ok'))) {
+      if (Date.now() > deadline) throw new Error('cluster did not become ok')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()))
+    throw err
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url),
+    stop: () => Promise.all(nodes.map((n) => n.stop())),
+  }
+}
+
+/** Commands the tests themselves send to look: left out of `delta`. */
+const OBSERVER_COMMANDS = new Set(['info', 'pttl', 'ping'])
+
+/** `commandStats()` deltas, `after - before` per command, without the tests' own looks. */
+function delta(before, after) {
+  const out = {}
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] || 0)
+    if (d && !OBSERVER_COMMANDS.has(k)) out[k] = d
+  }
+  return out
+}
+
+module.exports = { startRedis, startCluster, delta, freePort }

@@ -1,0 +1,223 @@
+'use strict'
+/**
+ * The engine on Redis: the same semantics as in process across two instances (single node
+ * and a 3-master cluster), one round trip per operation, TTLs, the in-process tier's bound,
+ * a webhook worker in another process, undecodable entries, and outages.
+ */
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
+const { TagCache, rejection, secondsAgo } = require('./helpers/engine')
+const { describeSemantics } = require('./helpers/semantics')
+const { startRedis, startCluster, delta } = require('./helpers/redis')
+
+jest.setTimeout(30_000)
+
+let redis
+let cluster
+let n = 0
+const prefix = () => `t${process.pid}-${Date.now()}-${n++}`
+
+beforeAll(async () => {
+  redis = await startRedis()
+  cluster = await startCluster()
+}, 60_000)
+afterAll(async () => {
+  if (redis) await redis.stop()
+  if (cluster) await cluster.stop()
+})
+
+function pair(options, connection) {
+  const keyPrefix = prefix()
+  const writer = new TagCache({ ...connection(), keyPrefix, ...options })
+  const reader = new TagCache({ ...connection(), keyPrefix, ...options })
+  return { writer, reader, sync: () => reader.refreshTags() }
+}
+
+describeSemantics('redis', async (options) => pair(options, () => ({ redisUrl: redis.url })))
+describeSemantics('redis cluster', async (options) =>
+  pair(options, () => ({ redisCluster: cluster.urls })),
+)
+
+describe('cost per operation (INFO commandstats)', () => {
+  test('get is one GET; set one SET with a TTL from expire; revalidateTag O(tags), no scan', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    await a.set('warm', Buffer.from('x'))
+    await b.get('warm')
+
+    let before = redis.commandStats()
+    await a.set('k', Buffer.alloc(16 * 1024, 1), {
+      tags: ['t1', 't2'],
+      revalidate: 60,
+      expire: 120,
+    })
+    expect(delta(before, redis.commandStats())).toEqual({ set: 1 })
+    const ttl = Number(redis.cli('PTTL', `${keyPrefix}:e:k`))
+    expect(ttl).toBeGreaterThan(115_000)
+    expect(ttl).toBeLessThanOrEqual(120_000)
+
+    before = redis.commandStats()
+    expect((await b.get('k')).value.length).toBe(16 * 1024)
+    expect(delta(before, redis.commandStats())).toEqual({ get: 1 })
+
+    for (let i = 0; i < 200; i++) await a.set(`bulk${i}`, Buffer.from('v'), { tags: ['t1'] })
+    before = redis.commandStats()
+    await a.revalidateTag(['t1', 't2'], 'max')
+    // One transaction: MULTI, HSET, XADD, EXEC — whatever the number of entries.
+    expect(delta(before, redis.commandStats())).toEqual({ multi: 1, hset: 1, xadd: 1, exec: 1 })
+
+    before = redis.commandStats()
+    await b.refreshTags()
+    await b.refreshTags()
+    const refresh = delta(before, redis.commandStats())
+    expect(
+      Object.keys(refresh).every((k) =>
+        ['xrange', 'xrevrange', 'hgetall', 'multi', 'exec'].includes(k),
+      ),
+    ).toBe(true)
+    expect(refresh.keys).toBeUndefined()
+    expect(refresh.scan).toBeUndefined()
+  })
+})
+
+describe('the in-process tier in front of Redis', () => {
+  test('answers within localTtlMs without Redis; a newer version shows after it', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 300 })
+    await a.set('k', Buffer.from('v1'))
+    expect((await b.get('k')).value.toString()).toBe('v1')
+    const reads = b.stats().sharedReads
+    expect((await b.get('k')).value.toString()).toBe('v1')
+    expect(b.stats().sharedReads).toBe(reads)
+    await a.set('k', Buffer.from('v2'))
+    // Within the bound the tier may still answer v1; after it, Redis is asked again.
+    await new Promise((r) => setTimeout(r, 350))
+    expect((await b.get('k')).value.toString()).toBe('v2')
+  })
+
+  test('tag revalidations reach entries in the tier at once (after refreshTags)', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 60_000 })
+    await a.set('k', Buffer.from('v'), { tags: ['t'], timestamp: secondsAgo(1) })
+    expect(await b.get('k')).not.toBeNull()
+    await a.revalidateTag('t')
+    await b.refreshTags()
+    expect(await b.get('k')).toBeNull()
+  })
+})
+
+test('a webhook worker in another process revalidates every instance', async () => {
+  const keyPrefix = prefix()
+  const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+  const b = new TagCache({ redisUrl: redis.url, keyPrefix })
+  await a.set('post', Buffer.from('v'), { tags: ['posts'], timestamp: secondsAgo(1) })
+  await b.get('post')
+  const worker = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const { TagCache } = require(${JSON.stringify(path.join(__dirname, '..'))})
+       new TagCache({ redisUrl: process.argv[1], keyPrefix: process.argv[2] })
+         .revalidateTag('posts', 'max').then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })`,
+      redis.url,
+      keyPrefix,
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  )
+  expect(worker.stderr).toBe('')
+  expect(worker.status).toBe(0)
+  for (const cache of [a, b]) {
+    await cache.refreshTags()
+    expect(await cache.get('post')).toMatchObject({ status: 'stale', revalidated: true })
+  }
+})
+
+test('an entry that does not decode is a miss, counted as a store error', async () => {
+  const keyPrefix = prefix()
+  const cache = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+  redis.cli('SET', `${keyPrefix}:e:bad`, 'not an envelope')
+  expect(await cache.get('bad')).toBeNull()
+  expect(cache.stats().storeErrors).toBe(1)
+})
+
+test('credentials never appear in errors', async () => {
+  const cache = new TagCache({ redisUrl: 'redis://user:hunter2@127.0.0.1:1', timeoutMs: 200 })
+  const err = await rejection(cache.set('k', Buffer.from('v')))
+  expect(err.code).toBe('ERR_STORE')
+  expect(err.message).not.toContain('hunter2')
+})
+
+describe('outages', () => {
+  let warn
+  beforeEach(() => {
+    warn = jest.spyOn(process.stderr, 'write')
+  })
+  afterEach(() => warn.mockRestore())
+
+  test('a frozen Redis (SIGSTOP): misses within the timeout, then fast; back after SIGCONT', async () => {
+    const own = await startRedis()
+    try {
+      const cache = new TagCache({
+        redisUrl: own.url,
+        keyPrefix: prefix(),
+        timeoutMs: 300,
+        localTtlMs: 0,
+      })
+      await cache.set('k', Buffer.from('v'))
+      expect(await cache.get('k')).not.toBeNull()
+      own.pause()
+      let t = Date.now()
+      expect(await cache.get('k')).toBeNull()
+      expect(Date.now() - t).toBeLessThan(1500)
+      t = Date.now()
+      for (let i = 0; i < 20; i++) expect(await cache.get('k')).toBeNull()
+      // Fail-fast while down: no call waits out the timeout again.
+      expect(Date.now() - t).toBeLessThan(300)
+      expect((await rejection(cache.set('k2', Buffer.from('v')))).code).toBe('ERR_STORE')
+      expect((await rejection(cache.revalidateTag('t'))).code).toBe('ERR_STORE')
+      own.resume()
+      const deadline = Date.now() + 10_000
+      let back = null
+      while (!back && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200))
+        back = await cache.get('k')
+      }
+      expect(back).not.toBeNull()
+      expect(cache.stats().storeErrors).toBeGreaterThan(0)
+    } finally {
+      await own.stop()
+    }
+  })
+
+  test('a crashed and restarted Redis: misses, then caching resumes by itself', async () => {
+    const own = await startRedis()
+    try {
+      const cache = new TagCache({
+        redisUrl: own.url,
+        keyPrefix: prefix(),
+        timeoutMs: 300,
+        localTtlMs: 0,
+      })
+      await cache.set('k', Buffer.from('v'))
+      await own.kill()
+      expect(await cache.get('k')).toBeNull()
+      await own.restart()
+      const deadline = Date.now() + 10_000
+      let stored = false
+      while (!stored && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200))
+        stored = await cache.set('k', Buffer.from('again')).then(
+          () => true,
+          () => false,
+        )
+      }
+      expect(stored).toBe(true)
+      expect((await cache.get('k')).value.toString()).toBe('again')
+    } finally {
+      await own.stop()
+    }
+  })
+})
