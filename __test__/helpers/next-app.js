@@ -12,7 +12,24 @@ const examples = path.join(__dirname, '..', '..', 'examples')
 /** The example app with cacheComponents ('use cache'); `isrApp`: ISR, fetch, routes, pages. */
 const appDir = path.join(examples, 'next-app')
 const isrAppDir = path.join(examples, 'isr-app')
-const nextBin = require.resolve('next/dist/bin/next')
+/** The same features on Next 15.5, with its own node_modules (`installApp`). */
+const next15AppDir = path.join(examples, 'next15-app')
+
+/** `npm install` in an example app that has its own Next.js version, when missing. */
+function installApp(dir) {
+  const fs = require('node:fs')
+  const marker = path.join(dir, 'node_modules', '.package-lock.json')
+  if (fs.existsSync(marker)) return
+  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 300_000,
+  })
+  if (result.status !== 0)
+    throw new Error(`npm install in ${dir} failed:\n${result.stdout}\n${result.stderr}`)
+}
+/** The `next` an app resolves (its own node_modules first, then the repository's). */
+const nextBinFor = (dir) => require.resolve('next/dist/bin/next', { paths: [dir] })
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -27,7 +44,7 @@ function freePort() {
 
 /** `next build` of an example app; throws with the build output when it fails. */
 function buildApp(env = {}, dir = appDir) {
-  const result = spawnSync(process.execPath, [nextBin, 'build'], {
+  const result = spawnSync(process.execPath, [nextBinFor(dir), 'build'], {
     cwd: dir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
     encoding: 'utf8',
@@ -42,12 +59,16 @@ function buildApp(env = {}, dir = appDir) {
 /** Starts `next start`; resolves to `{ url, stop, log }` once it answers. */
 async function startApp(env = {}, dir = appDir) {
   const port = await freePort()
-  const child = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: dir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [nextBinFor(dir), 'start', '-p', String(port), '-H', '127.0.0.1'],
+    {
+      cwd: dir,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let log = ''
   child.stdout.on('data', (d) => (log += d))
   child.stderr.on('data', (d) => (log += d))
@@ -84,4 +105,4 @@ async function startApp(env = {}, dir = appDir) {
   return { url, stop, log: () => log, pid: child.pid }
 }
 
-module.exports = { appDir, isrAppDir, buildApp, startApp }
+module.exports = { appDir, isrAppDir, next15AppDir, installApp, buildApp, startApp }

@@ -1,0 +1,99 @@
+'use strict'
+/**
+ * End to end on Next.js 15.5 (examples/next15-app, with its own node_modules): the same
+ * handlers detect Next 15's call shapes (`getExpiration(...tags)`, `expireTags(...tags)`,
+ * ISR without `cacheControl`) and `withTagCache` writes the 15 config keys. Next 15's
+ * `revalidateTag(tag)` expires at once.
+ */
+const { buildApp, startApp, installApp, next15AppDir } = require('./helpers/next-app')
+const { startUpstream } = require('./helpers/upstream')
+
+jest.setTimeout(60_000)
+
+let app
+let upstream
+beforeAll(async () => {
+  installApp(next15AppDir)
+  upstream = await startUpstream()
+  const env = { UPSTREAM_URL: upstream.url, NEXT_IGNORE_INCORRECT_LOCKFILE: '1' }
+  buildApp(env, next15AppDir)
+  app = await startApp(env, next15AppDir)
+}, 400_000)
+afterAll(async () => {
+  if (app) await app.stop()
+  if (upstream) await upstream.stop()
+})
+
+async function get(path, init) {
+  const res = await fetch(`${app.url}${path}`, init)
+  const body = await res.text()
+  if (res.status !== 200) throw new Error(`${path}: ${res.status}\n${body}\n${app.log()}`)
+  return body
+}
+
+async function stamp(path, name) {
+  const html = await get(path)
+  const match = html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
+  if (!match) throw new Error(`no stamp ${name} in ${path}:\n${html.slice(0, 2000)}`)
+  return match[1]
+}
+
+const stats = async () => JSON.parse(await get('/api/tagcache-stats'))
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function untilChanged(read, old) {
+  for (let i = 0; i < 60; i++) {
+    const now = await read()
+    if (now !== old) return now
+    await sleep(100)
+  }
+  throw new Error(`kept serving ${old}`)
+}
+
+test("'use cache' on Next 15: stable, then fresh at once after revalidateTag(tag)", async () => {
+  const read = () => stamp('/cached', 'time')
+  const old = await read()
+  const before = await stats()
+  expect(await read()).toBe(old)
+  expect((await stats()).hits).toBeGreaterThan(before.hits)
+  await get('/api/revalidate?tag=time')
+  expect((await stats()).tagUpdates).toBeGreaterThan(before.tagUpdates)
+  const fresh = await read()
+  expect(fresh).not.toBe(old)
+  expect(await read()).toBe(fresh)
+})
+
+test("'use cache' on Next 15: revalidatePath is fresh at once", async () => {
+  const read = () => stamp('/path-demo', 'path-demo')
+  const old = await read()
+  expect(await read()).toBe(old)
+  await get('/api/revalidate-path?path=/path-demo')
+  expect(await read()).not.toBe(old)
+})
+
+test('fetch cache on Next 15: stable, the upstream called once, fresh after revalidateTag', async () => {
+  const read = () => stamp('/fetch', 'upstream')
+  const old = await read()
+  const calls = upstream.calls()
+  expect(await read()).toBe(old)
+  expect(upstream.calls()).toBe(calls)
+  await get('/api/revalidate?tag=upstream')
+  const fresh = await read()
+  expect(fresh).not.toBe(old)
+  expect(await read()).toBe(fresh)
+})
+
+test('ISR page on Next 15: cached, regenerated after 2 s, same data for RSC', async () => {
+  const read = () => stamp('/isr', 'isr')
+  const first = await read()
+  expect(await read()).toBe(first)
+  const rsc = await get('/isr', { headers: { RSC: '1' } })
+  expect(rsc).toContain(first)
+  await sleep(2200)
+  expect(await untilChanged(read, first)).not.toBe(first)
+})
+
+test('route handler on Next 15: cached', async () => {
+  const a = JSON.parse(await get('/api/cached')).value
+  expect(JSON.parse(await get('/api/cached')).value).toBe(a)
+})
