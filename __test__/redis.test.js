@@ -135,6 +135,17 @@ test('a webhook worker in another process revalidates every instance', async () 
   }
 })
 
+test('large values are stored zstd-compressed when it pays, and read back exactly', async () => {
+  const keyPrefix = prefix()
+  const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+  const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+  const html = Buffer.from('<article><h1>Post</h1><p>Hello, world.</p></article>'.repeat(5000))
+  await a.set('page', html)
+  const stored = Number(redis.cli('STRLEN', `${keyPrefix}:e:page`))
+  expect(stored).toBeLessThan(html.length / 4)
+  expect((await b.get('page')).value.equals(html)).toBe(true)
+})
+
 test('an entry that does not decode is a miss, counted as a store error', async () => {
   const keyPrefix = prefix()
   const cache = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })

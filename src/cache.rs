@@ -7,6 +7,7 @@
 //! the local tag manifest) and returns what is left for Redis, which the caller runs on
 //! tokio: `get` is one round trip, `set` one, a tag update one, a tag refresh one.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,19 +268,29 @@ impl<V: Payload> Cache<V> {
       }
     };
     let found = bytes.and_then(|mut bytes| {
-      let (meta, value_len) = match codec::decode(&bytes) {
-        Ok((meta, value)) => (meta, value.len()),
+      let (meta, inflated, value_len) = match codec::decode(&bytes) {
+        Ok((meta, Cow::Owned(value))) => {
+          let len = value.len();
+          (meta, Some(value), len)
+        }
+        Ok((meta, Cow::Borrowed(value))) => {
+          let len = value.len();
+          (meta, None, len)
+        }
         Err(_) => {
           self.counters.store_errors.fetch_add(1, Relaxed);
           return None;
         }
       };
-      // The value is the envelope's tail: move it to the front instead of copying it.
-      bytes.drain(..bytes.len() - value_len);
+      // An uncompressed value is the envelope's tail: move it to the front, no copy.
+      let value = inflated.unwrap_or_else(|| {
+        bytes.drain(..bytes.len() - value_len);
+        bytes
+      });
       let now = self.now();
       let (_, entry) = self
         .store
-        .insert_at(key.to_string(), meta, V::from_bytes(bytes), now)
+        .insert_at(key.to_string(), meta, V::from_bytes(value), now)
         .ok()?;
       self.judge(key, entry, soft_tags, now)
     });

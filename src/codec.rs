@@ -1,12 +1,17 @@
 //! A versioned binary envelope for entries that leave the process (the shared store):
 //!
 //! ```text
-//! "TGC" version:u8 | timestamp stale revalidate expire: f64 LE | tag count: u32 LE
+//! "TGC" version:u8 flags:u8 | timestamp stale revalidate expire: f64 LE | tag count: u32 LE
 //! | per tag: len:u32 LE, UTF-8 bytes | value len: u64 LE | value bytes
 //! ```
 //!
-//! Binary, so values are never base64'd into JSON. A buffer that does not decode (another
-//! version, truncation, corruption) is an error the store turns into a miss.
+//! Binary, so values are never base64'd into JSON. Values of `COMPRESS_MIN_BYTES` or more
+//! are zstd-compressed when that saves at least an eighth (flag `ZSTD`): HTML and RSC
+//! payloads shrink several-fold, which Redis memory and the network both feel. A buffer that
+//! does not decode (another version, truncation, corruption) is an error the store turns
+//! into a miss.
+
+use std::borrow::Cow;
 
 use crate::entry::EntryMeta;
 use crate::error::{Error, ErrorCode, Result};
@@ -14,13 +19,28 @@ use crate::error::{Error, ErrorCode, Result};
 const MAGIC: &[u8; 3] = b"TGC";
 /// Bumped whenever the layout changes; other versions are misses, never misread.
 pub const VERSION: u8 = 1;
+/// Flag: the value is zstd-compressed.
+const ZSTD: u8 = 1;
+/// Smallest value worth compressing (bytes).
+pub const COMPRESS_MIN_BYTES: usize = 16 * 1024;
+/// zstd level: fast, and most of the gain on HTML-like values.
+const ZSTD_LEVEL: i32 = 1;
 
-/// Encodes `meta` and `value` into one buffer.
+/// Encodes `meta` and `value` into one buffer, compressing the value when it pays.
 pub fn encode(meta: &EntryMeta, value: &[u8]) -> Vec<u8> {
+  let compressed = (value.len() >= COMPRESS_MIN_BYTES)
+    .then(|| zstd::bulk::compress(value, ZSTD_LEVEL).ok())
+    .flatten()
+    .filter(|c| c.len() <= value.len() - value.len() / 8);
+  let (flags, value) = match &compressed {
+    Some(c) => (ZSTD, c.as_slice()),
+    None => (0, value),
+  };
   let tag_bytes: usize = meta.tags.iter().map(|t| 4 + t.len()).sum();
-  let mut out = Vec::with_capacity(4 + 32 + 4 + tag_bytes + 8 + value.len());
+  let mut out = Vec::with_capacity(5 + 32 + 4 + tag_bytes + 8 + value.len());
   out.extend_from_slice(MAGIC);
   out.push(VERSION);
+  out.push(flags);
   for n in [meta.timestamp, meta.stale, meta.revalidate, meta.expire] {
     out.extend_from_slice(&n.to_le_bytes());
   }
@@ -34,8 +54,8 @@ pub fn encode(meta: &EntryMeta, value: &[u8]) -> Vec<u8> {
   out
 }
 
-/// Decodes a buffer made by `encode`; the value is a slice of `buf` (no copy).
-pub fn decode(buf: &[u8]) -> Result<(EntryMeta, &[u8])> {
+/// Decodes a buffer made by `encode`. An uncompressed value is a slice of `buf` (no copy).
+pub fn decode(buf: &[u8]) -> Result<(EntryMeta, Cow<'_, [u8]>)> {
   let mut r = Reader { buf, pos: 0 };
   if r.take(3)? != MAGIC {
     return Err(corrupt("not a tagcache entry"));
@@ -45,6 +65,10 @@ pub fn decode(buf: &[u8]) -> Result<(EntryMeta, &[u8])> {
     return Err(corrupt(&format!(
       "entry version {version}, this build reads {VERSION}"
     )));
+  }
+  let flags = r.take(1)?[0];
+  if flags & !ZSTD != 0 {
+    return Err(corrupt("unknown flags"));
   }
   let timestamp = r.f64()?;
   let stale = r.f64()?;
@@ -67,6 +91,11 @@ pub fn decode(buf: &[u8]) -> Result<(EntryMeta, &[u8])> {
   if r.remaining() != 0 {
     return Err(corrupt("trailing bytes"));
   }
+  let value = if flags & ZSTD != 0 {
+    Cow::Owned(decompress(value)?)
+  } else {
+    Cow::Borrowed(value)
+  };
   let meta = EntryMeta {
     tags,
     stale,
@@ -75,6 +104,18 @@ pub fn decode(buf: &[u8]) -> Result<(EntryMeta, &[u8])> {
     timestamp,
   };
   Ok((meta, value))
+}
+
+/// Decompresses a zstd frame whose content size is recorded in it (as `bulk::compress`
+/// writes it), refusing sizes over 1 GiB so a corrupt header cannot demand any allocation.
+fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
+  const MAX: u64 = 1 << 30;
+  let size = zstd::zstd_safe::get_frame_content_size(frame)
+    .ok()
+    .flatten()
+    .filter(|s| *s <= MAX)
+    .ok_or_else(|| corrupt("compressed value without a valid size"))?;
+  zstd::bulk::decompress(frame, size as usize).map_err(|_| corrupt("compressed value"))
 }
 
 fn corrupt(why: &str) -> Error {
@@ -138,7 +179,8 @@ mod tests {
     let (m, v) = decode(&buf).unwrap();
     assert_eq!(m, meta());
     assert_eq!(m.timestamp.to_bits(), meta().timestamp.to_bits());
-    assert_eq!(v, &value[..]);
+    assert_eq!(&v[..], &value[..]);
+    assert!(matches!(v, Cow::Borrowed(_)));
   }
 
   #[test]
@@ -148,7 +190,8 @@ mod tests {
       ..meta()
     };
     let buf = encode(&m, &[]);
-    assert_eq!(decode(&buf).unwrap(), (m, &[][..]));
+    let (dm, dv) = decode(&buf).unwrap();
+    assert_eq!((dm, &dv[..]), (m, &[][..]));
   }
 
   #[test]
@@ -166,8 +209,39 @@ mod tests {
     assert!(decode(&long).is_err());
     // A huge tag count must not allocate.
     let mut huge = buf.clone();
-    huge[36..40].copy_from_slice(&u32::MAX.to_le_bytes());
+    huge[37..41].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(decode(&huge).is_err());
+  }
+
+  #[test]
+  fn large_compressible_values_are_compressed_and_round_trip() {
+    let html: Vec<u8> = "<div class=\"post\">hello</div>".repeat(4000).into_bytes();
+    let buf = encode(&meta(), &html);
+    assert_eq!(buf[4], ZSTD);
+    assert!(
+      buf.len() < html.len() / 4,
+      "{} vs {}",
+      buf.len(),
+      html.len()
+    );
+    let (_, v) = decode(&buf).unwrap();
+    assert_eq!(&v[..], &html[..]);
+    // Incompressible bytes are stored as they are.
+    let mut seed = 7u64;
+    let noise: Vec<u8> = (0..COMPRESS_MIN_BYTES * 2)
+      .map(|_| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (seed >> 33) as u8
+      })
+      .collect();
+    let buf = encode(&meta(), &noise);
+    assert_eq!(buf[4], 0);
+    assert_eq!(&decode(&buf).unwrap().1[..], &noise[..]);
+    // A corrupt frame is an error, not a panic or a huge allocation.
+    let mut bad = encode(&meta(), &html);
+    let n = bad.len();
+    bad[n - 10] ^= 0xff;
+    let _ = decode(&bad);
   }
 
   #[test]
