@@ -426,13 +426,12 @@ impl<V: Payload> Cache<V> {
     let Some(shared) = &self.shared else {
       return Ok(false);
     };
-    let result = match &write {
+    let result = match write {
       SharedWrite::Entry { key, bytes, ttl_ms } => {
-        // The bytes are moved into the command; no copy beyond the envelope.
-        shared.set(key, bytes.clone(), *ttl_ms).await.map(|_| true)
+        shared.set(&key, bytes, ttl_ms).await.map(|_| true)
       }
-      SharedWrite::Delete { key } => shared.delete(key).await,
-      SharedWrite::Tags(writes) => shared.write_tags(writes).await.map(|_| true),
+      SharedWrite::Delete { key } => shared.delete(&key).await,
+      SharedWrite::Tags(writes) => shared.write_tags(&writes).await.map(|_| true),
     };
     if result.is_err() {
       self.counters.store_errors.fetch_add(1, Relaxed);
