@@ -1,13 +1,13 @@
 import type { TagCache, TagCacheOptions } from '../index'
 
 /** Next's `cacheControl` for pages and routes, in seconds. */
-export interface CacheControl {
+interface CacheControl {
   revalidate: number | false
   expire: number | undefined
 }
 
 /** What `get` returns, as Next's `CacheHandlerValue`. */
-export interface IncrementalCacheEntry {
+interface IncrementalCacheEntry {
   /** ms since the epoch; older than the revalidate window when a tag made it stale; -1: regenerate blocking. */
   lastModified: number
   /** The cached value of any kind (APP_PAGE, APP_ROUTE, PAGES, FETCH, REDIRECT, IMAGE), or null. */
@@ -20,7 +20,7 @@ export interface IncrementalCacheEntry {
  * Next's `cacheHandler` class interface (ISR, fetch, route handlers, images). `get` and
  * `set` never reject: a failure is a miss, logged once.
  */
-export declare class TagCacheIncrementalHandler {
+declare class IncrementalHandler {
   constructor(ctx?: unknown)
   get(
     cacheKey: string,
@@ -42,13 +42,20 @@ export declare class TagCacheIncrementalHandler {
 }
 
 /** A handler class over the given engine, a new engine from `options`, or the process-wide one. */
-export declare function createIncrementalCacheHandler(
+declare function createIncrementalCacheHandler(
   options?: TagCacheOptions | TagCache,
-): typeof TagCacheIncrementalHandler
+): typeof IncrementalHandler
 
-/** The class Next loads from `cacheHandler`: the process-wide engine. */
-declare const Handler: typeof TagCacheIncrementalHandler & {
-  default: typeof TagCacheIncrementalHandler
+/**
+ * The class Next loads from `cacheHandler`: the process-wide engine. The module is
+ * `module.exports = Handler` (with `.default` and `.createIncrementalCacheHandler` on it).
+ */
+declare const Handler: typeof IncrementalHandler & {
+  default: typeof IncrementalHandler
   createIncrementalCacheHandler: typeof createIncrementalCacheHandler
 }
-export default Handler
+declare namespace Handler {
+  export type { CacheControl, IncrementalCacheEntry }
+  export type TagCacheIncrementalHandler = IncrementalHandler
+}
+export = Handler

@@ -1,7 +1,7 @@
 import type { TagCache, TagCacheOptions } from '../index'
 
 /** A cache entry as Next.js passes it to and expects it from a `'use cache'` handler. */
-export interface UseCacheEntry {
+interface UseCacheEntry {
   /** The serialized value; a new stream on every hit. */
   value: ReadableStream<Uint8Array>
   /** The entry's explicit tags (not the soft/implicit ones). */
@@ -20,7 +20,7 @@ export interface UseCacheEntry {
  * Next.js 16's `CacheHandler` (`cacheHandlers`) interface, plus Next 15's `expireTags`.
  * `get` and `set` never reject: a failure is a miss, logged once.
  */
-export interface UseCacheHandler {
+interface UseCacheHandler {
   get(cacheKey: string, softTags: string[]): Promise<UseCacheEntry | undefined>
   set(cacheKey: string, pendingEntry: Promise<UseCacheEntry>): Promise<void>
   refreshTags(): Promise<void>
@@ -36,11 +36,17 @@ export interface UseCacheHandler {
  * A `'use cache'` handler over the given engine, or over a new engine built from
  * `options`; without either, over the process-wide engine configured by `TAGCACHE_*`.
  */
-export declare function createUseCacheHandler(options?: TagCacheOptions | TagCache): UseCacheHandler
+declare function createUseCacheHandler(options?: TagCacheOptions | TagCache): UseCacheHandler
 
-/** The handler Next loads from `cacheHandlers.default`: the process-wide engine. */
+/**
+ * The handler Next loads from `cacheHandlers.default`: the process-wide engine. The module
+ * is `module.exports = handler` (with `.default` and `.createUseCacheHandler` on it).
+ */
 declare const handler: UseCacheHandler & {
   default: UseCacheHandler
   createUseCacheHandler: typeof createUseCacheHandler
 }
-export default handler
+declare namespace handler {
+  export type { UseCacheEntry, UseCacheHandler }
+}
+export = handler

@@ -2,14 +2,17 @@
 /**
  * `npm test`: installs what is missing, builds the addon, then runs every check:
  * rustfmt, clippy (-D warnings), cargo test, drift of the generated index.js / index.d.ts,
- * prettier and oxlint, and jest (engine, adapter, config and the end-to-end Next.js test).
+ * prettier and oxlint, and jest: the engine in process and on Redis (single node and a
+ * 3-master cluster, started by the tests), the adapters, and end-to-end Next.js tests
+ * (one instance, ISR, and two instances on one Redis with an outage under load).
  */
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
-const { root, run, ensureNodeModules, buildAddon } = require('./setup')
+const { root, run, ensureNodeModules, buildAddon, ensureRedis, isLinuxX64Gnu } = require('./setup')
 
 ensureNodeModules()
+ensureRedis()
 run('cargo', ['fmt', '--all', '--', '--check'])
 run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
 run('cargo', ['test'])
@@ -32,8 +35,24 @@ if (inGit) {
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name)
 run(bin('prettier'), ['--check', '.'])
-run(bin('oxlint'), ['--deny-warnings', 'next', '__test__', 'scripts', 'examples', 'jest.config.js'])
+run(bin('oxlint'), [
+  '--deny-warnings',
+  'next',
+  '__test__',
+  'scripts',
+  'examples',
+  'jest.config.js',
+  'binding.js',
+])
 
+// The packaging test ships the binary just built (no second build).
+if (isLinuxX64Gnu()) {
+  run(process.execPath, [path.join(root, 'scripts/test-pack.js')], {
+    env: { ...process.env, TAGCACHE_PACK_BINARY: path.join(root, 'tagcache.linux-x64-gnu.node') },
+  })
+} else {
+  console.log('\ntest:pack runs on linux x64 (glibc) only; skipped here')
+}
 const results = path.join(root, 'target', 'jest-results.json')
 fs.mkdirSync(path.dirname(results), { recursive: true })
 const jestOk = run(bin('jest'), ['--runInBand', '--json', `--outputFile=${results}`], {
