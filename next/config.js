@@ -11,7 +11,7 @@
  * through `TAGCACHE_OPTIONS`. The options are validated here, so a typo fails `next build` /
  * `next start` at once with a coded error instead of turning every request into a miss.
  */
-const { TagCache } = require('../index.js')
+const { TagCache } = require('../binding.js')
 const { serializeOptions } = require('./engine.js')
 
 /**

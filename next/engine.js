@@ -11,7 +11,7 @@
  * Kept on `globalThis` so that every copy of this module (Next loads handlers with
  * `import()`, apps may `require` them too) sees the same engine and the same tags.
  */
-const { TagCache } = require('../index.js')
+const { TagCache } = require('../binding.js')
 
 const ENGINE = Symbol.for('tagcache.engine')
 /** Next's `INFINITE_CACHE` in seconds: how `Infinity` travels through JSON. */

@@ -18,7 +18,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const v8 = require('node:v8')
-const { TagCache } = require('../index.js')
+const { TagCache } = require('../binding.js')
 const { sharedEngine, INFINITE_CACHE } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
 

@@ -10,7 +10,7 @@
  *
  * `get` never throws: a failure is a miss, logged once.
  */
-const { TagCache } = require('../index.js')
+const { TagCache } = require('../binding.js')
 const { sharedEngine } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
 
