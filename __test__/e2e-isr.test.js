@@ -7,6 +7,7 @@
  */
 const { buildApp, startApp, isrAppDir } = require('./helpers/next-app')
 const { startUpstream } = require('./helpers/upstream')
+const { client, sleep } = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
@@ -23,22 +24,7 @@ afterAll(async () => {
   if (upstream) await upstream.stop()
 })
 
-async function get(path, init) {
-  const res = await fetch(`${app.url}${path}`, init)
-  const body = await res.text()
-  if (res.status !== 200) throw new Error(`${path}: ${res.status}\n${body}\n${app.log()}`)
-  return body
-}
-
-async function stamp(path, name) {
-  const html = await get(path)
-  const match = html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
-  if (!match) throw new Error(`no stamp ${name} in ${path}:\n${html.slice(0, 2000)}`)
-  return match[1]
-}
-
-const stats = async () => JSON.parse(await get('/api/tagcache-stats'))
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const { get, stamp, stats } = client(() => app)
 
 async function untilChanged(read, old) {
   for (let i = 0; i < 60; i++) {

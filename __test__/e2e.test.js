@@ -7,6 +7,7 @@
  * revalidations.
  */
 const { buildApp, startApp } = require('./helpers/next-app')
+const { client, sleep } = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
@@ -19,34 +20,9 @@ afterAll(async () => {
   if (app) await app.stop()
 })
 
-async function get(path, init) {
-  const res = await fetch(`${app.url}${path}`, init)
-  const body = await res.text()
-  if (res.status !== 200) throw new Error(`${path}: ${res.status}\n${body}\n${app.log()}`)
-  return body
-}
-
-/** The cached value a page shows for `tag`. */
-async function stamp(path, tag) {
-  const html = await get(path)
-  const match = html.match(new RegExp(`data-stamp="${tag}">([^<]+)<`))
-  if (!match) throw new Error(`no stamp for ${tag} in ${path}:\n${html.slice(0, 2000)}`)
-  return match[1]
-}
-
-const stats = async () => JSON.parse(await get('/api/tagcache-stats'))
+const { get, stamp, stats, untilChanged: changed } = client(() => app)
 const revalidate = (query) => get(`/api/revalidate?${query}`)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-/** After a stale response Next regenerates in the background; wait for the new entry. */
-async function untilChanged(path, tag, old) {
-  for (let i = 0; i < 50; i++) {
-    const now = await stamp(path, tag)
-    if (now !== old) return now
-    await sleep(100)
-  }
-  throw new Error(`${path} kept serving ${old}`)
-}
+const untilChanged = (path, tag, old) => changed(path, tag, old)
 
 test('a cached value is stable, and tagcache stored and served it', async () => {
   const before = await stats()

@@ -12,3 +12,5 @@ export declare function optionsFromEnv(env?: NodeJS.ProcessEnv): TagCacheOptions
 export declare function serializeOptions(options: TagCacheOptions): string
 /** Next's `INFINITE_CACHE`: 4294967294 seconds, "never". */
 export declare const INFINITE_CACHE: 4294967294
+/** The engine a handler factory uses, created on first call: the given one, a new one from options, or the shared one. */
+export declare function lazyEngine(options?: TagCacheOptions | TagCache): () => TagCache

@@ -62,10 +62,29 @@ function sharedEngine() {
   return globalThis[ENGINE]
 }
 
+/**
+ * The engine a handler factory uses, created on first use: the given `TagCache`, a new one
+ * from `options`, or (without either) the process-wide one. Creating it lazily keeps a
+ * handler's construction free of failures; a bad configuration then shows as a logged miss.
+ * @param {import('../index').TagCacheOptions | TagCache} [options]
+ * @returns {() => TagCache}
+ */
+function lazyEngine(options) {
+  let engine
+  return () => {
+    if (!engine) {
+      if (options instanceof TagCache) engine = options
+      else if (options) engine = new TagCache(options)
+      else engine = sharedEngine()
+    }
+    return engine
+  }
+}
+
 function codedError(code, message) {
   const err = new Error(message)
   err.code = code
   return err
 }
 
-module.exports = { sharedEngine, optionsFromEnv, serializeOptions, INFINITE_CACHE }
+module.exports = { sharedEngine, lazyEngine, optionsFromEnv, serializeOptions, INFINITE_CACHE }

@@ -18,8 +18,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const v8 = require('node:v8')
-const { TagCache } = require('../binding.js')
-const { sharedEngine, INFINITE_CACHE } = require('./engine.js')
+const { lazyEngine, INFINITE_CACHE } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
 
 const TAGS_HEADER = 'x-next-cache-tags'
@@ -76,18 +75,10 @@ function readBuildId(serverDistDir) {
 /**
  * A `cacheHandler` class over the given engine (or a new one from `options`; default: the
  * process-wide engine configured by `TAGCACHE_*`).
- * @param {import('../index').TagCacheOptions | TagCache} [options]
+ * @param {import('../index').TagCacheOptions | import('../index').TagCache} [options]
  */
 function createIncrementalCacheHandler(options) {
-  let engine
-  const getEngine = () => {
-    if (!engine) {
-      if (options instanceof TagCache) engine = options
-      else if (options) engine = new TagCache(options)
-      else engine = sharedEngine()
-    }
-    return engine
-  }
+  const getEngine = lazyEngine(options)
   const logFailure = createFailureLog('incremental')
   /** The tag refresh started by `resetRequestCache`; reads wait for it. */
   let pendingRefresh

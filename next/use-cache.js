@@ -10,8 +10,7 @@
  *
  * `get` never throws: a failure is a miss, logged once.
  */
-const { TagCache } = require('../binding.js')
-const { sharedEngine } = require('./engine.js')
+const { lazyEngine, sharedEngine } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
 
 const isDev = () => Boolean(process.env.__NEXT_DEV_SERVER) || process.env.NODE_ENV === 'development'
@@ -45,20 +44,12 @@ function streamFromBuffer(buffer) {
 
 /**
  * Creates a `'use cache'` handler (Next's `CacheHandler` interface).
- * @param {import('../index').TagCacheOptions | TagCache} [options] engine options, or an
+ * @param {import('../index').TagCacheOptions | import('../index').TagCache} [options] engine options, or an
  *   engine to use; default: the process-wide engine configured from `TAGCACHE_*`.
  * @returns {import('./use-cache').UseCacheHandler}
  */
 function createUseCacheHandler(options) {
-  let engine
-  const getEngine = () => {
-    if (!engine) {
-      if (options instanceof TagCache) engine = options
-      else if (options) engine = new TagCache(options)
-      else engine = sharedEngine()
-    }
-    return engine
-  }
+  const getEngine = lazyEngine(options)
   /** Sets in flight, by key: a `get` of the same key waits for them (Next's contract). */
   const pendingSets = new Map()
   const logFailure = createFailureLog('use-cache')

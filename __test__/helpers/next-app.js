@@ -5,7 +5,7 @@
  * stopped by pid, whatever happens (also on process exit).
  */
 const { spawn, spawnSync } = require('node:child_process')
-const net = require('node:net')
+const { freePort } = require('./ports')
 const path = require('node:path')
 
 const examples = path.join(__dirname, '..', '..', 'examples')
@@ -30,17 +30,6 @@ function installApp(dir) {
 }
 /** The `next` an app resolves (its own node_modules first, then the repository's). */
 const nextBinFor = (dir) => require.resolve('next/dist/bin/next', { paths: [dir] })
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** `next build` of an example app; throws with the build output when it fails. */
 function buildApp(env = {}, dir = appDir) {

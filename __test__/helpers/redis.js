@@ -6,20 +6,9 @@
  */
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
-const net = require('node:net')
+const { freePort } = require('./ports')
 const os = require('node:os')
 const path = require('node:path')
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function redisCli(port, ...args) {
   const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
@@ -172,4 +161,4 @@ function delta(before, after) {
   return out
 }
 
-module.exports = { startRedis, startCluster, delta, freePort }
+module.exports = { startRedis, startCluster, delta }

@@ -1,0 +1,938 @@
+'use strict'
+/**
+ * Turns a run's results into tables (console and docs/benchmarks.md), the targets of issue
+ * #6 with their status, and the SVG chart of ratios (docs/benchmarks.svg).
+ */
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const contenders = require('./contenders')
+const { SIZES, sizeLabel, CHUNK, keyCount } = require('./workload')
+
+const C64 = 'c64'
+
+function pkgVersion(dir) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+  } catch {
+    return 'not installed'
+  }
+}
+
+/** Which tagcache was measured: the commit, whether src/ had changes, when the addon was built. */
+function buildInfo(root) {
+  const git = (args) => {
+    const r = require('node:child_process').spawnSync('git', args, { cwd: root, encoding: 'utf8' })
+    return r.status === 0 ? r.stdout.trim() : null
+  }
+  const addon = fs.readdirSync(root).find((f) => /^tagcache\..*\.node$/.test(f))
+  const changed = git(['status', '--porcelain', '--', 'src', 'next', 'index.js'])
+  return {
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    uncommittedChanges: changed == null ? null : changed.split('\n').filter(Boolean).length,
+    addonBuilt: addon ? fs.statSync(path.join(root, addon)).mtime.toISOString() : null,
+  }
+}
+
+function collectMeta({ root, benchDir, quick, settings, redisServer }) {
+  const nm = path.join(benchDir, 'node_modules')
+  return {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    settings,
+    node: process.version,
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() || 'unknown CPU'}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    next: pkgVersion(path.join(root, 'node_modules', 'next')),
+    tagcache: pkgVersion(root),
+    redis: redisServer ? redisServer.version : 'not started',
+    build: buildInfo(root),
+    peers: {
+      '@trieb.work/nextjs-turbo-redis-cache': pkgVersion(
+        path.join(nm, '@trieb.work/nextjs-turbo-redis-cache'),
+      ),
+      '@fortedigital/nextjs-cache-handler': pkgVersion(
+        path.join(nm, '@fortedigital/nextjs-cache-handler'),
+      ),
+      '@mrjasonroy/cache-components-cache-handler': pkgVersion(
+        path.join(nm, '@mrjasonroy/cache-components-cache-handler'),
+      ),
+      redis: pkgVersion(path.join(nm, 'redis')),
+      '@redis/client': pkgVersion(path.join(nm, '@redis/client')),
+      ioredis: pkgVersion(path.join(nm, 'ioredis')),
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+function num(n) {
+  if (n == null || !Number.isFinite(n)) return '—'
+  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US')
+  if (Math.abs(n) >= 10) return n.toFixed(1)
+  return n.toFixed(2)
+}
+function us(n) {
+  if (n == null || !Number.isFinite(n)) return '—'
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)
+}
+function ms(n) {
+  if (n == null || !Number.isFinite(n)) return '—'
+  if (n >= 100) return Math.round(n).toLocaleString('en-US')
+  if (n >= 1) return n.toFixed(2)
+  return n.toFixed(3)
+}
+function ratio(r) {
+  if (r == null || !Number.isFinite(r)) return '—'
+  if (r < 0.1) return `${r.toPrecision(2)}×`
+  return r >= 100 ? `${Math.round(r)}×` : r >= 10 ? `${r.toFixed(1)}×` : `${r.toFixed(2)}×`
+}
+function mib(b) {
+  return b == null || !Number.isFinite(b) ? '—' : (b / 1048576).toFixed(1)
+}
+function div(a, b) {
+  return a != null && b != null && Number.isFinite(a) && Number.isFinite(b) && b !== 0
+    ? a / b
+    : null
+}
+
+/** The tagcache contender to compare a row with: same interface, same store. */
+function refFor(list, id) {
+  const store = list.find((c) => c.id === id)?.store
+  const isIsr = list === contenders.isr
+  if (store === 'redis') return isIsr ? 'tagcache-isr-redis' : 'tagcache-redis'
+  return isIsr ? 'tagcache-isr' : 'tagcache'
+}
+const REF_IDS = new Set(['tagcache', 'tagcache-redis', 'tagcache-isr', 'tagcache-isr-redis'])
+
+function label(list, id) {
+  return list.find((c) => c.id === id)?.label || id
+}
+
+function table(head, rows) {
+  const out = [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+  ]
+  for (const r of rows) out.push(`| ${r.join(' | ')} |`)
+  return out.join('\n')
+}
+
+/** A Markdown table as aligned plain text for the console. */
+function plain(md) {
+  const rows = md
+    .split('\n')
+    .filter((l) => l.startsWith('|') && !/^\|\s*-/.test(l))
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split('|')
+        .map((c) => c.trim().replace(/\*\*/g, '')),
+    )
+  if (rows.length === 0) return md.replace(/_/g, '')
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] || '').length)))
+  return rows
+    .map((r, k) => {
+      const line = r
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+        .join('  ')
+      return k === 0 ? `${line}\n${'-'.repeat(line.length)}` : line
+    })
+    .join('\n')
+}
+
+// ---------------------------------------------------------------------------------------
+// Derived numbers
+
+function tp(results, scenario, id, size, op, mode) {
+  return results[scenario]?.[id]?.[size]?.[op]?.[mode] || null
+}
+function opsOf(results, scenario, id, size, op, mode) {
+  return tp(results, scenario, id, size, op, mode)?.opsPerSec ?? null
+}
+
+/** The fastest peer (by ops/s) among `ids` at one size/op/mode. */
+function bestOf(results, scenario, ids, size, op, mode) {
+  let best = null
+  for (const id of ids) {
+    const v = opsOf(results, scenario, id, size, op, mode)
+    if (v != null && (!best || v > best.ops)) best = { id, ops: v }
+  }
+  return best
+}
+
+const UC_REDIS_PEERS = ['trieb', 'trieb-nodedup', 'mrjasonroy-redis']
+const ISR_REDIS_PEERS = ['forte', 'trieb-isr', 'trieb-isr-nodedup']
+/** Peers configured so that every get reads Redis (no in-process copy). */
+const UC_PEERS_READING_REDIS = ['trieb-nodedup', 'mrjasonroy-redis']
+const ISR_PEERS_READING_REDIS = ['forte', 'trieb-isr-nodedup']
+
+function unavailableReason(results, id) {
+  return results.unavailable.find((u) => u.id === id)?.reason
+}
+
+/** The issue's targets, evaluated on what this run measured. */
+function targets(results) {
+  const rows = []
+  const status = (ok) => (ok == null ? 'not measured' : ok ? '**met**' : '**missed**')
+  const add = (target, measured, ok) => rows.push({ target, measured, ok, status: status(ok) })
+
+  for (const op of ['get', 'set']) {
+    for (const mode of ['seq', C64]) {
+      const parts = []
+      let all = true
+      let any = false
+      for (const size of SIZES) {
+        const r = div(
+          opsOf(results, 'uc', 'tagcache', size, op, mode),
+          opsOf(results, 'uc', 'builtin', size, op, mode),
+        )
+        const p50 = div(
+          tp(results, 'uc', 'builtin', size, op, mode)?.p50,
+          tp(results, 'uc', 'tagcache', size, op, mode)?.p50,
+        )
+        parts.push(`${sizeLabel(size)} ${ratio(r)}${p50 != null ? ` (p50 ${ratio(p50)})` : ''}`)
+        if (r == null) all = false
+        else {
+          any = true
+          if (r < 1.0) all = false
+        }
+      }
+      add(
+        `In process: 'use cache' ${op === 'get' ? 'get-hit' : 'set'} ≥ 1.0× built-in (${mode === 'seq' ? 'sequential' : '64 in flight'})`,
+        parts.join(', '),
+        any ? all : null,
+      )
+    }
+  }
+  const m = results.memory
+  const memRatio = div(m.tagcache?.rssBytes, m.builtin?.rssBytes)
+  const memJs = div(m.tagcache?.jsBytes, m.builtin?.jsBytes)
+  add(
+    `In process: memory per entry ≤ 0.8× built-in (RSS growth, ${((m.tagcache?.entries || 100000) / 1000).toFixed(0)}k × 1 KiB)`,
+    m.tagcache && m.builtin
+      ? `${ratio(memRatio)} RSS (${Math.round(m.tagcache.rssBytes / m.tagcache.entries)} vs ${Math.round(m.builtin.rssBytes / m.builtin.entries)} B/entry); heap+external ${ratio(memJs)}`
+      : '—',
+    memRatio == null ? null : memRatio <= 0.8,
+  )
+
+  const why = unavailableReason(results, 'tagcache-redis') || 'not measured'
+  const peerLine = (scenario, peers, sizes) =>
+    sizes
+      .map((s) => {
+        const b = bestOf(results, scenario, peers, s, 'get', 'seq')
+        const list = scenario === 'uc' ? contenders.useCache : contenders.isr
+        return `${sizeLabel(s)}: ${b ? `${label(list, b.id)} ${num(b.ops)}/s` : '—'}`
+      })
+      .join('; ')
+  /** tagcache `id` ÷ best of `peers`, sequential get-hit, at `sizes`; { text, ok }. */
+  const vsPeers = (scenario, id, peers, sizes, min) => {
+    const parts = []
+    let ok = true
+    for (const size of sizes) {
+      const b = bestOf(results, scenario, peers, size, 'get', 'seq')
+      const r = div(opsOf(results, scenario, id, size, 'get', 'seq'), b?.ops)
+      const list = scenario === 'uc' ? contenders.useCache : contenders.isr
+      parts.push(`${sizeLabel(size)} ${ratio(r)}${b ? ` (vs ${label(list, b.id)})` : ''}`)
+      if (r == null || r < min) ok = false
+    }
+    return { text: parts.join(', '), ok }
+  }
+  const cmdsPerGet = (scenario, id) => results[scenario][id]?.[SIZES[0]]?.redisCommands?.get?.perOp
+
+  for (const [scenario, base, nolocalId, allPeers, redisPathPeers, min, what] of [
+    [
+      'uc',
+      'tagcache-redis',
+      'tagcache-redis-nolocal',
+      UC_REDIS_PEERS,
+      UC_PEERS_READING_REDIS,
+      5,
+      "'use cache' get-hit",
+    ],
+    [
+      'isr',
+      'tagcache-isr-redis',
+      'tagcache-isr-redis-nolocal',
+      ISR_REDIS_PEERS,
+      ISR_PEERS_READING_REDIS,
+      10,
+      'ISR APP_PAGE get-hit',
+    ],
+  ]) {
+    const hasBase = Boolean(results[scenario][base])
+    const hasNoLocal = Boolean(results[scenario][nolocalId])
+    if (!hasBase && !hasNoLocal) {
+      add(
+        `Redis: ${what} ≥ ${min}× the best peer at 16 KiB and 256 KiB${scenario === 'uc' ? ', ≥ 0.8× redis-benchmark -c 1 GET, 1 round trip' : ''}`,
+        `${unavailableReason(results, base) || why}. Best peer: ${peerLine(scenario, allPeers, SIZES)}`,
+        null,
+      )
+      continue
+    }
+    if (scenario === 'uc') {
+      const id = hasNoLocal ? nolocalId : base
+      const parts = []
+      let ok = true
+      for (const size of SIZES) {
+        const r = div(
+          opsOf(results, 'uc', id, size, 'get', 'seq'),
+          results.floor[size]?.c1?.get?.opsPerSec,
+        )
+        parts.push(`${sizeLabel(size)} ${ratio(r)}`)
+        if (r == null || r < 0.8) ok = false
+      }
+      const c = cmdsPerGet('uc', id)
+      const readsRedis = c != null && c >= 0.99
+      add(
+        "Redis, no in-process hit: 'use cache' get-hit ≥ 0.8× redis-benchmark -c 1 GET (sequential)",
+        `${parts.join(', ')}${readsRedis ? '' : ` (not a Redis read: ${num(c)} commands per get${hasNoLocal ? '' : `; ${unavailableReason(results, nolocalId) || 'no way to turn the in-process copy off'}`})`}`,
+        readsRedis ? ok : null,
+      )
+      add(
+        "Redis, no in-process hit: 'use cache' get-hit in 1 round trip",
+        c == null ? '—' : `${num(c)} Redis commands per get (${label(contenders.useCache, id)})`,
+        readsRedis ? c <= 1.01 : null,
+      )
+    }
+    if (hasNoLocal) {
+      const v = vsPeers(scenario, nolocalId, redisPathPeers, [16384, 262144], min)
+      add(
+        `Redis, no in-process hit: ${what} ≥ ${min}× the best peer reading Redis, at 16 KiB and 256 KiB`,
+        v.text,
+        v.ok,
+      )
+    }
+    if (hasBase) {
+      const v = vsPeers(scenario, base, allPeers, [16384, 262144], min)
+      add(
+        `Redis, defaults against defaults (in-process copies on): ${what} ≥ ${min}× the best peer, at 16 KiB and 256 KiB`,
+        v.text,
+        v.ok,
+      )
+    }
+  }
+  const rv = results.revalidate.uc['tagcache-redis']?.[100000]
+  const rv10 = results.revalidate.uc['tagcache-redis']?.[10000]
+  if (!rv && rv10 && !rv10.error) {
+    add(
+      'Redis: revalidateTag with 100k keys ≤ 0.5 ms median',
+      `100k not run (quick mode); 10k entries: ${ms(rv10.medianMs)} ms`,
+      null,
+    )
+  } else if (rv) {
+    add(
+      'Redis: revalidateTag with 100k keys ≤ 0.5 ms median',
+      `${ms(rv.medianMs)} ms`,
+      rv.medianMs <= 0.5,
+    )
+  } else {
+    const peers = [
+      ['uc', 'trieb'],
+      ['uc', 'mrjasonroy-redis'],
+      ['isr', 'trieb-isr'],
+      ['isr', 'forte'],
+    ]
+      .map(([api, id]) => {
+        const r = results.revalidate[api][id]?.[100000]
+        return r && !r.error
+          ? `${label(api === 'uc' ? contenders.useCache : contenders.isr, id)}${api === 'isr' ? ' ISR' : ''} ${ms(r.medianMs)} ms`
+          : null
+      })
+      .filter(Boolean)
+    add(
+      'Redis: revalidateTag with 100k keys ≤ 0.5 ms median',
+      `${why}${peers.length ? `. Peers: ${peers.join(', ')}` : ''}`,
+      null,
+    )
+  }
+  add(
+    'End to end (next start + autocannon): ≥ 0.95× built-in in memory, ≥ 2× best peer on Redis',
+    'not part of this harness yet',
+    null,
+  )
+  return rows
+}
+
+// ---------------------------------------------------------------------------------------
+// Tables
+
+function throughputTable(results, scenario, list, ids, op, { floor } = {}) {
+  const head = [
+    'contender',
+    'size',
+    'sequential ops/s',
+    'p50 µs',
+    'p99 µs',
+    '64 in flight ops/s',
+    'p50 µs',
+    'p99 µs',
+    'tagcache ÷ this (seq)',
+    '(64)',
+  ]
+  const rows = []
+  for (const size of SIZES) {
+    for (const id of ids) {
+      const s = tp(results, scenario, id, size, op, 'seq')
+      const c = tp(results, scenario, id, size, op, C64)
+      if (!s && !c) continue
+      const ref = refFor(list, id)
+      const misses = (s?.failed || 0) + (c?.failed || 0)
+      const missNote = misses ? ` (${misses} misses)` : ''
+      rows.push([
+        `${REF_IDS.has(id) ? `**${label(list, id)}**` : label(list, id)}${missNote}`,
+        sizeLabel(size),
+        num(s?.opsPerSec),
+        us(s?.p50),
+        us(s?.p99),
+        num(c?.opsPerSec),
+        us(c?.p50),
+        us(c?.p99),
+        id === ref ? '1' : ratio(div(opsOf(results, scenario, ref, size, op, 'seq'), s?.opsPerSec)),
+        id === ref ? '1' : ratio(div(opsOf(results, scenario, ref, size, op, C64), c?.opsPerSec)),
+      ])
+    }
+    if (floor) {
+      const f1 = results.floor[size]?.c1?.[op]
+      const f64 = results.floor[size]?.c64?.[op]
+      if (f1 || f64) {
+        const ref = refFor(
+          list,
+          ids.find((id) => list.find((c) => c.id === id)?.store === 'redis'),
+        )
+        rows.push([
+          `redis-benchmark ${op.toUpperCase()} (floor)`,
+          sizeLabel(size),
+          num(f1?.opsPerSec),
+          us(f1?.p50),
+          us(f1?.p99),
+          num(f64?.opsPerSec),
+          us(f64?.p50),
+          us(f64?.p99),
+          ratio(div(opsOf(results, scenario, ref, size, op, 'seq'), f1?.opsPerSec)),
+          ratio(div(opsOf(results, scenario, ref, size, op, C64), f64?.opsPerSec)),
+        ])
+      }
+    }
+  }
+  return rows.length ? table(head, rows) : '_No results._'
+}
+
+/** Peers on Redis against the redis-benchmark floor: how much of a round trip they cost. */
+function floorTable(results, scenario, list, ids) {
+  const head = [
+    'contender',
+    ...SIZES.map((s) => `${sizeLabel(s)} ÷ redis-benchmark -c 1 GET`),
+    'Redis commands per get',
+    'per set',
+  ]
+  const rows = []
+  for (const id of ids) {
+    if (!results[scenario][id]) continue
+    const bySize = results[scenario][id]
+    const cmds = bySize[SIZES[0]]?.redisCommands
+    rows.push([
+      label(list, id),
+      ...SIZES.map((s) =>
+        ratio(
+          div(opsOf(results, scenario, id, s, 'get', 'seq'), results.floor[s]?.c1?.get?.opsPerSec),
+        ),
+      ),
+      cmds?.get ? num(cmds.get.perOp) : '—',
+      cmds?.set ? num(cmds.set.perOp) : '—',
+    ])
+  }
+  return rows.length ? table(head, rows) : '_No results._'
+}
+
+function commandsDetail(results) {
+  const lines = []
+  for (const [scenario, list] of [
+    ['uc', contenders.useCache],
+    ['isr', contenders.isr],
+  ]) {
+    for (const [id, bySize] of Object.entries(results[scenario])) {
+      const cmds = bySize[SIZES[0]]?.redisCommands
+      if (!cmds) continue
+      for (const op of ['get', 'set']) {
+        const c = cmds[op]
+        if (!c) continue
+        const by = Object.entries(c.byCommand)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k.toUpperCase()} ${num(v / (results.meta.settings.probeOps || 200))}`)
+          .join(', ')
+        lines.push([
+          `${label(list, id)}${scenario === 'isr' ? ' (ISR)' : ''}`,
+          op,
+          num(c.perOp),
+          by || 'none',
+        ])
+      }
+    }
+  }
+  for (const [api, list] of [
+    ['uc', contenders.useCache],
+    ['isr', contenders.isr],
+  ]) {
+    for (const [id, byN] of Object.entries(results.revalidate[api])) {
+      const big = byN[100000] || byN[10000]
+      const c = big?.redisCommands
+      if (!c) continue
+      const by = Object.entries(c.byCommand)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k.toUpperCase()} ${num(v / 3)}`)
+        .join(', ')
+      lines.push([
+        `${label(list, id)}${api === 'isr' ? ' (ISR)' : ''}`,
+        `revalidateTag (${byN[100000] ? '100k' : '10k'} entries)`,
+        num(c.perOp),
+        by || 'none',
+      ])
+    }
+  }
+  return lines.length
+    ? table(['contender', 'operation', 'commands per op', 'by command'], lines)
+    : '_No Redis contenders ran._'
+}
+
+function revalidateTable(results) {
+  const head = [
+    'contender',
+    'interface',
+    'store',
+    '10k entries: median ms',
+    'p99 ms',
+    '100k entries: median ms',
+    'p99 ms',
+    'tagcache ÷ this',
+    'entry invalidated',
+  ]
+  const rows = []
+  for (const [api, list] of [
+    ['uc', contenders.useCache],
+    ['isr', contenders.isr],
+  ]) {
+    for (const [id, byN] of Object.entries(results.revalidate[api])) {
+      const c = list.find((x) => x.id === id)
+      const a = byN[10000]
+      const b = byN[100000]
+      const r = results.revalidate[api][refFor(list, id)]
+      const big = (x) => (x?.[100000] && !x[100000].error ? x[100000] : x?.[10000])
+      const eff = [a, b].filter((x) => x && !x.error).map((x) => x.effective)
+      rows.push([
+        REF_IDS.has(id) ? `**${label(list, id)}**` : label(list, id),
+        api === 'uc' ? "'use cache' updateTags" : 'ISR revalidateTag',
+        c?.store || '',
+        a?.error ? a.error : ms(a?.medianMs),
+        ms(a?.p99Ms),
+        b?.error ? b.error : ms(b?.medianMs),
+        ms(b?.p99Ms),
+        REF_IDS.has(id) ? '1' : ratio(div(big(r)?.medianMs, big(byN)?.medianMs)),
+        c?.tagsCheckedByNext
+          ? 'checked by Next'
+          : eff.length === 0
+            ? '—'
+            : eff.every(Boolean)
+              ? 'yes'
+              : '**no**',
+      ])
+    }
+  }
+  return rows.length ? table(head, rows) : '_No results._'
+}
+
+function memoryTable(results) {
+  const m = results.memory
+  const head = [
+    'contender',
+    'entries kept',
+    'RSS growth MiB',
+    'B/entry (RSS)',
+    'heap MiB',
+    'external MiB',
+    'B/entry (heap+external)',
+    'tagcache ÷ this (RSS)',
+    '(heap+external)',
+  ]
+  const rows = []
+  for (const [id, r] of Object.entries(m)) {
+    rows.push([
+      id === 'tagcache' ? `**${label(contenders.useCache, id)}**` : label(contenders.useCache, id),
+      r.retained ? `${r.entries.toLocaleString('en-US')}` : '**evicted**',
+      mib(r.rssBytes),
+      Math.round(r.rssBytes / r.entries).toLocaleString('en-US'),
+      mib(r.heapBytes),
+      mib(r.externalBytes),
+      Math.round(r.jsBytes / r.entries).toLocaleString('en-US'),
+      id === 'tagcache' ? '1' : ratio(div(m.tagcache?.rssBytes, r.rssBytes)),
+      id === 'tagcache' ? '1' : ratio(div(m.tagcache?.jsBytes, r.jsBytes)),
+    ])
+  }
+  return rows.length ? table(head, rows) : '_No results._'
+}
+
+function unavailableTable(results) {
+  const seen = new Set()
+  const rows = []
+  for (const u of results.unavailable) {
+    const k = `${u.scenario}:${u.id}`
+    if (seen.has(k)) continue
+    seen.add(k)
+    rows.push([u.label, u.scenario, u.reason])
+  }
+  for (const e of results.errors)
+    rows.push([e.label, `${e.scenario}${e.extra ? ` ${e.extra}` : ''}`, `failed: ${e.error}`])
+  return rows.length ? table(['contender', 'scenario', 'why'], rows) : 'Every contender ran.'
+}
+
+const memIds = () => contenders.useCache.filter((c) => c.store === 'memory').map((c) => c.id)
+const redisIds = () => contenders.useCache.filter((c) => c.store === 'redis').map((c) => c.id)
+const isrIds = () => contenders.isr.map((c) => c.id)
+
+function consoleTables(results) {
+  const parts = []
+  const t = targets(results)
+  parts.push(
+    'TARGETS (issue #6)\n' +
+      t.map((r) => `- [${r.status.replace(/\*/g, '')}] ${r.target}\n    ${r.measured}`).join('\n'),
+  )
+  parts.push(
+    "'use cache' GET-HIT, in process\n" +
+      plain(throughputTable(results, 'uc', contenders.useCache, memIds(), 'get')),
+  )
+  parts.push(
+    "'use cache' SET, in process\n" +
+      plain(throughputTable(results, 'uc', contenders.useCache, memIds(), 'set')),
+  )
+  parts.push(
+    "'use cache' GET-HIT, Redis\n" +
+      plain(
+        throughputTable(results, 'uc', contenders.useCache, redisIds(), 'get', { floor: true }),
+      ),
+  )
+  parts.push(
+    "'use cache' SET, Redis\n" +
+      plain(
+        throughputTable(results, 'uc', contenders.useCache, redisIds(), 'set', { floor: true }),
+      ),
+  )
+  parts.push(
+    'ISR APP_PAGE GET-HIT\n' +
+      plain(throughputTable(results, 'isr', contenders.isr, isrIds(), 'get', { floor: true })),
+  )
+  parts.push('REVALIDATE ONE TAG\n' + plain(revalidateTable(results)))
+  parts.push('MEMORY, 1 KiB entries\n' + plain(memoryTable(results)))
+  parts.push('REDIS COMMANDS PER OPERATION\n' + plain(commandsDetail(results)))
+  parts.push(
+    'NOT AVAILABLE / FAILED\n' +
+      (results.unavailable.length || results.errors.length
+        ? plain(unavailableTable(results))
+        : 'none'),
+  )
+  return parts.join('\n\n')
+}
+
+function markdown(results) {
+  const m = results.meta
+  const s = m.settings
+  const notesFile = path.join(__dirname, '..', 'NOTES.md')
+  const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8').trim() : ''
+  const t = targets(results)
+  const out = []
+  out.push(`# Benchmarks
+
+<!-- Generated by \`node benchmark/run.js\` (${m.mode} run). Do not edit by hand: edit benchmark/NOTES.md or the generator. -->
+
+tagcache against Next.js's built-in cache handlers and the JavaScript peers, **in one run**
+on one machine, through the interfaces Next.js calls. Every number below comes from the same
+run; the ratios are **tagcache ÷ contender** (for ops/s, above 1 means tagcache is faster; for
+times and bytes, below 1 means tagcache is cheaper). Absolute numbers drift from run to run on
+a shared machine; ratios measured side by side are what to compare.
+
+Run: ${m.date.slice(0, 16).replace('T', ' ')} UTC, ${m.mode} mode (${s.rounds} round${s.rounds > 1 ? 's' : ''}, medians), ${m.seconds ?? '?'} s.
+tagcache: commit ${m.build?.commit ?? '?'}${m.build?.uncommittedChanges ? `, plus uncommitted changes in ${m.build.uncommittedChanges} file(s) of src/ and next/` : ''}, addon built ${m.build?.addonBuilt?.slice(0, 16).replace('T', ' ') ?? '?'} UTC.
+Machine: ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadStart?.[0] ?? '?'} at the start, ${m.loadEnd?.[0] ?? '?'} at the end. Next ${m.next}, tagcache ${m.tagcache}, Redis ${m.redis} on loopback.
+Peers: ${Object.entries(m.peers)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}.
+
+![tagcache ÷ contender](benchmarks.svg)
+
+## Targets (issue #6)
+
+Judged on ops/s; "p50" is the median-latency ratio (built-in p50 ÷ tagcache p50, above 1 means
+tagcache is faster), which other work on the machine disturbs less.
+
+${table(
+  ['target', 'this run', 'status'],
+  t.map((r) => [r.target, r.measured, r.status]),
+)}
+
+## 'use cache' get-hit, in process
+
+\`get(key, softTags)\` then its stream read to the end; a get counts only if it returned the
+entry with all its bytes.
+
+${throughputTable(results, 'uc', contenders.useCache, memIds(), 'get')}
+
+## 'use cache' set, in process
+
+\`set(key, Promise<entry>)\` with a fresh ReadableStream of ${CHUNK / 1024} KiB chunks each time; a set counts
+when its promise settles.
+
+${throughputTable(results, 'uc', contenders.useCache, memIds(), 'set')}
+
+## 'use cache' on Redis
+
+Ratios in these tables are tagcache (Redis) ÷ contender, shown once tagcache's Redis store is
+in the build (a "not yet available" row below says when it is not). \`redis-benchmark\` rows are the floor: one GET or SET of the same size, with 1
+and with 64 clients.
+
+### get-hit
+
+${throughputTable(results, 'uc', contenders.useCache, redisIds(), 'get', { floor: true })}
+
+### set
+
+${throughputTable(results, 'uc', contenders.useCache, redisIds(), 'set', { floor: true })}
+
+### Against the floor
+
+${floorTable(results, 'uc', contenders.useCache, redisIds())}
+
+## ISR \`APP_PAGE\` get-hit
+
+\`get(key, { kind: 'APP_PAGE', … })\` of a page of the given size (half html, a quarter
+\`rscData\`, two \`segmentData\` entries of an eighth each); a get counts only when \`rscData\`
+and \`segmentData\` come back as a Buffer and a Map. Ratios: each row against tagcache on the same
+store (memory rows against tagcache memory, Redis rows against tagcache Redis).
+
+${throughputTable(results, 'isr', contenders.isr, isrIds(), 'get', { floor: true })}
+
+${floorTable(
+  results,
+  'isr',
+  contenders.isr,
+  isrIds().filter((id) => id !== 'tagcache-isr' && id !== 'builtin-isr'),
+)}
+
+## revalidateTag / updateTags of one tag
+
+\`updateTags([tag], { expire: 31536000 })\` ('use cache') and \`revalidateTag([tag], { expire: 31536000 })\`
+(ISR), which is what Next 16 sends for \`revalidateTag(tag, 'max')\`, with 10k and 100k entries
+present; each entry has 2 tags and the revalidated tag is on 1 entry in 1000. A different tag
+each time, ${s.revalidateReps} times at most (${s.revalidateMaxMs / 1000} s at most). "entry invalidated": a get
+of an entry carrying a revalidated tag no longer returns it as fresh.
+
+${revalidateTable(results)}
+
+## Memory
+
+${s.memoryEntries.toLocaleString('en-US')} entries × 1 KiB set through the 'use cache' interface, each contender in
+a fresh process, growth measured after \`gc()\`; every contender is sized (512 MiB) so that none
+evicts. RSS includes what Rust allocates outside the JS heap; heap + external is what V8 sees.
+
+${memoryTable(results)}
+
+## Redis commands per operation
+
+From \`INFO commandstats\` deltas around ${s.probeOps} sequential gets / sets (3 revalidations), INFO and
+PING left out. Commands sent in the same tick may share a round trip.
+
+${commandsDetail(results)}
+
+## Not available or failed
+
+${unavailableTable(results)}
+
+## Method
+
+- Each contender is built as its README shows (defaults unless noted) and driven only through
+  the Next-facing interface: 'use cache' handlers by \`get\`/\`set\`/\`updateTags\`, ISR handlers by
+  \`new Handler(ctx)\`, \`get\`/\`set\`/\`revalidateTag\`.
+- Every job (one contender, one size) runs in a fresh Node process; jobs are interleaved round
+  by round so that drift hits every contender alike; the figures are medians over rounds.
+- Load: ${s.load.warmupMs} ms warm-up, then ${s.load.durationMs} ms or ${s.load.maxOps.toLocaleString('en-US')} operations, sequentially (1 in flight) and with ${s.concurrency} in flight.
+  Keys cycle over ${keyCount(1024)} entries (${keyCount(262144)} at 256 KiB, so that Next's 50 MiB built-in holds them all); each
+  entry carries 2 tags; gets pass 4 implicit soft tags as Next does.
+- Redis: a redis-server started for the run on a free loopback port, \`--save '' --appendonly no\`,
+  keyspace events \`Exe\` (trieb requires them), flushed before each Redis job.
+- Contender notes: ${[...contenders.useCache, ...contenders.isr]
+    .filter((c) => c.note)
+    .map((c) => `${c.label}${contenders.isr.includes(c) ? ' ISR' : ''}: ${c.note}`)
+    .join('; ')}.
+`)
+  if (notes) out.push(`## Notes\n\n${notes.replace(/^# .*\n+/, '')}\n`)
+  return out.join('\n')
+}
+
+// ---------------------------------------------------------------------------------------
+// Chart: horizontal bars of tagcache ÷ contender on a log scale around 1.
+
+function chartItems(results) {
+  const items = []
+  const push = (group, text, r, target) => {
+    if (r != null && Number.isFinite(r)) items.push({ group, text, r, target })
+  }
+  for (const [op, name] of [
+    ['get', 'get-hit'],
+    ['set', 'set'],
+  ]) {
+    for (const size of SIZES) {
+      for (const mode of ['seq', C64]) {
+        push(
+          `'use cache' ${name} vs Next built-in (ops/s)`,
+          `${sizeLabel(size)} ${mode === 'seq' ? 'seq' : '×64'}`,
+          div(
+            opsOf(results, 'uc', 'tagcache', size, op, mode),
+            opsOf(results, 'uc', 'builtin', size, op, mode),
+          ),
+          1,
+        )
+      }
+    }
+  }
+  const m = results.memory
+  for (const size of SIZES) {
+    for (const mode of ['seq', C64]) {
+      push(
+        'ISR APP_PAGE get-hit vs Next built-in (ops/s)',
+        `${sizeLabel(size)} ${mode === 'seq' ? 'seq' : '×64'}`,
+        div(
+          opsOf(results, 'isr', 'tagcache-isr', size, 'get', mode),
+          opsOf(results, 'isr', 'builtin-isr', size, 'get', mode),
+        ),
+        null,
+      )
+    }
+  }
+  const memGroup = `memory, ${((m.tagcache?.entries || 0) / 1000).toFixed(0)}k × 1 KiB (built-in ÷ tagcache bytes)`
+  push(memGroup, 'RSS', div(m.builtin?.rssBytes, m.tagcache?.rssBytes), 1.25)
+  push(memGroup, 'heap+external', div(m.builtin?.jsBytes, m.tagcache?.jsBytes), null)
+  for (const [scenario, id, peers, group, min] of [
+    [
+      'uc',
+      'tagcache-redis-nolocal',
+      UC_PEERS_READING_REDIS,
+      "Redis 'use cache' get-hit, every get reading Redis, vs best such peer",
+      5,
+    ],
+    [
+      'uc',
+      'tagcache-redis',
+      UC_REDIS_PEERS,
+      "Redis 'use cache' get-hit, defaults (in-process copies), vs best peer",
+      5,
+    ],
+    [
+      'isr',
+      'tagcache-isr-redis-nolocal',
+      ISR_PEERS_READING_REDIS,
+      'Redis ISR APP_PAGE get-hit, every get reading Redis, vs best such peer',
+      10,
+    ],
+    [
+      'isr',
+      'tagcache-isr-redis',
+      ISR_REDIS_PEERS,
+      'Redis ISR APP_PAGE get-hit, defaults (in-process copies), vs best peer',
+      10,
+    ],
+  ]) {
+    if (!results[scenario][id]) continue
+    for (const size of SIZES) {
+      const b = bestOf(results, scenario, peers, size, 'get', 'seq')
+      push(
+        group,
+        `${sizeLabel(size)} seq`,
+        div(opsOf(results, scenario, id, size, 'get', 'seq'), b?.ops),
+        size > 1024 ? min : null,
+      )
+    }
+  }
+  return items
+}
+
+function esc(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+function svg(results) {
+  const items = chartItems(results)
+  const W = 760
+  const left = 150
+  const right = 70
+  const barH = 16
+  const gap = 5
+  const groupGap = 30
+  const top = 58
+  const groups = [...new Set(items.map((i) => i.group))]
+  const maxR = Math.max(4, ...items.map((i) => i.r), ...items.map((i) => i.target || 0))
+  const FLOOR = 1 / 32
+  const minR = Math.max(FLOOR, Math.min(0.25, ...items.map((i) => i.r)))
+  const lo = Math.log2(minR)
+  const hi = Math.log2(maxR)
+  const x = (r) => left + ((Math.log2(r) - lo) / (hi - lo)) * (W - left - right)
+  let y = top
+  const body = []
+  for (const g of groups) {
+    body.push(`<text x="${left}" y="${y + 4}" class="g">${esc(g)}</text>`)
+    y += 12
+    for (const it of items.filter((i) => i.group === g)) {
+      const x1 = x(1)
+      const clipped = it.r < minR
+      const x2 = x(Math.max(it.r, minR))
+      const ok = it.target == null ? it.r >= 1 : it.r >= it.target
+      const color = ok ? '#2e7d32' : '#c62828'
+      body.push(`<text x="${left - 8}" y="${y + barH - 4}" class="l">${esc(it.text)}</text>`)
+      body.push(
+        `<rect x="${Math.min(x1, x2).toFixed(1)}" y="${y}" width="${Math.max(1, Math.abs(x2 - x1)).toFixed(1)}" height="${barH}" fill="${color}" opacity="0.85"/>`,
+      )
+      if (it.target != null && it.target !== 1) {
+        body.push(
+          `<line x1="${x(it.target).toFixed(1)}" x2="${x(it.target).toFixed(1)}" y1="${y - 2}" y2="${y + barH + 2}" stroke="#333" stroke-dasharray="3,2"/>`,
+        )
+      }
+      const labelX = Math.max(x1, x2, it.target != null && it.target !== 1 ? x(it.target) : 0) + 4
+      body.push(
+        `<text x="${labelX.toFixed(1)}" y="${y + barH - 4}" class="v">${esc(ratio(it.r))}${clipped ? ' (bar clipped)' : ''}</text>`,
+      )
+      y += barH + gap
+    }
+    y += groupGap - gap
+  }
+  const H = Math.max(y + 30, 140)
+  const ticks = []
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
+    const r = 2 ** e
+    const tx = x(r)
+    ticks.push(
+      `<line x1="${tx.toFixed(1)}" x2="${tx.toFixed(1)}" y1="${top - 8}" y2="${H - 30}" stroke="${e === 0 ? '#000' : '#ddd'}" stroke-width="${e === 0 ? 1.2 : 1}"/>`,
+    )
+    ticks.push(
+      `<text x="${tx.toFixed(1)}" y="${H - 16}" class="t">${r >= 1 ? r : `1/${1 / r}`}×</text>`,
+    )
+  }
+  const m = results.meta
+  const empty =
+    items.length === 0
+      ? `<text x="${W / 2}" y="${top + 30}" class="t">no ratios in this run</text>`
+      : ''
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
+<style>
+.h{font-size:15px;font-weight:600}.s{font-size:11px;fill:#555}.g{font-size:12px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:4px}
+.l{font-size:11px;text-anchor:end}.v{font-size:11px}.t{font-size:10px;text-anchor:middle;fill:#555}
+</style>
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="12" y="22" class="h">tagcache ÷ contender, same run (higher is better; log scale)</text>
+<text x="12" y="40" class="s">${esc(`${m.date.slice(0, 10)} · ${m.mode} run · Node ${m.node} · Next ${m.next} · ${m.cpus}`)} · green: target met, red: missed, dashed: target</text>
+${ticks.join('\n')}
+${body.join('\n')}
+${empty}
+</svg>
+`
+}
+
+module.exports = { collectMeta, markdown, consoleTables, svg, targets }

@@ -1,0 +1,247 @@
+'use strict'
+/**
+ * One job in a fresh process: builds one contender, runs one scenario against it, sends the
+ * result to the parent over IPC and exits. Started by run.js with `--expose-gc`.
+ */
+const crypto = require('node:crypto')
+const { runLoad, timeRepeated } = require('./measure')
+const redis = require('./redis')
+const contenders = require('./contenders')
+const w = require('./workload')
+
+const log = (...a) => process.env.BENCH_DEBUG && console.error('[worker]', ...a)
+
+async function withHandler(list, job, fn) {
+  const c = contenders.byId(list, job.contender)
+  const made = await c.create(job.env, job.createOptions || {})
+  try {
+    return await fn(made.handler)
+  } finally {
+    try {
+      await made.close()
+    } catch {}
+  }
+}
+
+/** Runs `fn` between two INFO commandstats snapshots: Redis commands sent per op. */
+async function countCommands(job, ops, fn) {
+  if (!job.env.redisPort || !job.redisCommands) return null
+  const c = await redis.connect(job.env.redisPort)
+  try {
+    const before = await redis.commandStats(c)
+    await fn()
+    // Let fire-and-forget writes land before the second snapshot.
+    await new Promise((r) => setTimeout(r, 50))
+    const after = await redis.commandStats(c)
+    const d = redis.commandDelta(before, after)
+    return { perOp: d.total / ops, byCommand: d.byCommand }
+  } finally {
+    c.close()
+  }
+}
+
+/** 'use cache' get-hit and set at one size, sequential and `concurrency` in flight. */
+async function useCacheThroughput(job) {
+  return withHandler(contenders.useCache, job, async (h) => {
+    const { size, load } = job
+    const n = w.keyCount(size)
+    const keys = Array.from({ length: n }, (_, i) => w.useCacheKey(i))
+    const tags = keys.map((_, i) => w.entryTags(i))
+    const src = crypto.randomBytes(size)
+    for (let i = 0; i < n; i++) await h.set(keys[i], w.pendingEntry(src, tags[i]))
+    // Sanity: a get right after the sets is a hit of the right size.
+    const probe = await h.get(keys[n - 1], w.SOFT_TAGS)
+    if (!probe) throw new Error('get after set was a miss')
+    const got = await w.readToEnd(probe.value)
+    if (got !== size) throw new Error(`get after set returned ${got} bytes, expected ${size}`)
+
+    const get = async (i) => {
+      const e = await h.get(keys[i % n], w.SOFT_TAGS)
+      if (!e) return false
+      return (await w.readToEnd(e.value)) === size
+    }
+    const set = async (i) => {
+      await h.set(keys[i % n], w.pendingEntry(src, tags[i % n]))
+      return true
+    }
+    const out = { get: {}, set: {} }
+    for (const mode of job.modes) {
+      const concurrency = mode === 'seq' ? 1 : job.concurrency
+      out.get[mode] = await runLoad(get, { ...load, concurrency })
+    }
+    for (const mode of job.modes) {
+      const concurrency = mode === 'seq' ? 1 : job.concurrency
+      out.set[mode] = await runLoad(set, { ...load, concurrency })
+    }
+    const probeOps = job.probeOps
+    out.redisCommands = {
+      get: await countCommands(job, probeOps, async () => {
+        for (let i = 0; i < probeOps; i++) await get(i)
+      }),
+      set: await countCommands(job, probeOps, async () => {
+        for (let i = 0; i < probeOps; i++) await set(i)
+      }),
+    }
+    return out
+  })
+}
+
+/** ISR APP_PAGE get-hit at one size, sequential and `concurrency` in flight. */
+async function isrThroughput(job) {
+  return withHandler(contenders.isr, job, async (h) => {
+    const { size, load } = job
+    const n = w.keyCount(size)
+    const keys = Array.from({ length: n }, (_, i) => w.isrKey(i))
+    for (let i = 0; i < n; i++) await h.set(keys[i], w.appPageValue(size, i), { ...w.ISR_SET_CTX })
+    const rscLen = size >> 2
+    const get = async (i) => {
+      const r = await h.get(keys[i % n], { ...w.ISR_GET_CTX })
+      const v = r && r.value
+      return Boolean(
+        v &&
+        v.kind === 'APP_PAGE' &&
+        v.rscData &&
+        v.rscData.length === rscLen &&
+        v.segmentData?.get('/_tree'),
+      )
+    }
+    if (!(await get(n - 1)))
+      throw new Error('get after set was a miss (or lost rscData / segmentData)')
+    const out = { get: {} }
+    for (const mode of job.modes) {
+      const concurrency = mode === 'seq' ? 1 : job.concurrency
+      out.get[mode] = await runLoad(get, { ...load, concurrency })
+    }
+    const probeOps = job.probeOps
+    out.redisCommands = {
+      get: await countCommands(job, probeOps, async () => {
+        for (let i = 0; i < probeOps; i++) await get(i)
+      }),
+    }
+    return out
+  })
+}
+
+/** Fills a handler with `count` small entries, 64 sets in flight, within `maxMs`. */
+async function populate(count, maxMs, setOne) {
+  const end = Date.now() + maxMs
+  let next = 0
+  let done = 0
+  const worker = async () => {
+    while (next < count && Date.now() < end) {
+      const i = next++
+      await setOne(i)
+      done++
+    }
+  }
+  await Promise.all(Array.from({ length: 64 }, worker))
+  return done
+}
+
+/** revalidateTag / updateTags of one tag (1 in 1000 entries carries it) with `entries` present. */
+async function revalidate(job) {
+  const list = job.api === 'isr' ? contenders.isr : contenders.useCache
+  return withHandler(list, job, async (h) => {
+    const small = crypto.randomBytes(256)
+    const t0 = Date.now()
+    const present =
+      job.api === 'isr'
+        ? await populate(job.entries, job.populateMs, (i) =>
+            h.set(w.isrKey(i), w.appPageValue(256, i), { ...w.ISR_SET_CTX }),
+          )
+        : await populate(job.entries, job.populateMs, (i) =>
+            h.set(w.useCacheKey(i), w.pendingEntry(small, w.entryTags(i))),
+          )
+    const populateSeconds = (Date.now() - t0) / 1000
+    if (present < job.entries) {
+      return {
+        present,
+        populateSeconds,
+        error: `only ${present} of ${job.entries} entries stored in ${job.populateMs / 1000} s`,
+      }
+    }
+    // Let trieb's and forte's background tag syncing settle before timing.
+    await new Promise((r) => setTimeout(r, 200))
+    const call =
+      job.api === 'isr'
+        ? (r) => h.revalidateTag([`t${r}`], w.MAX_DURATIONS)
+        : (r) => h.updateTags([`t${r}`], w.MAX_DURATIONS)
+    const timing = await timeRepeated(call, { reps: job.reps, maxMs: job.maxMs })
+    const redisCommands = await countCommands(job, 3, async () => {
+      for (let r = 0; r < 3; r++) await call(500 + r)
+    })
+    // Sanity: an entry carrying a revalidated tag is no longer a plain hit.
+    let effective = null
+    if (job.api === 'isr') {
+      // A miss, or a lastModified that Next reads as stale (past the 900 s revalidate).
+      const r = await h.get(w.isrKey(0), { ...w.ISR_GET_CTX })
+      effective =
+        !r || !r.value || r.lastModified === -1 || r.lastModified + 900 * 1000 < Date.now()
+    } else {
+      const e = await h.get(w.useCacheKey(0), [])
+      if (e) await w.readToEnd(e.value)
+      effective = !e || e.revalidate === -1
+    }
+    return { present, populateSeconds, ...timing, redisCommands, effective }
+  })
+}
+
+/** Heap and RSS growth for `entries` × `size` entries set through the 'use cache' interface. */
+async function memory(job) {
+  const gc = async () => {
+    for (let k = 0; k < 3; k++) {
+      global.gc()
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+  return withHandler(contenders.useCache, job, async (h) => {
+    await gc()
+    const before = process.memoryUsage()
+    const src = crypto.randomBytes(job.size)
+    for (let i = 0; i < job.entries; i++) {
+      await h.set(w.useCacheKey(i), w.pendingEntry(src, w.entryTags(i)))
+    }
+    await gc()
+    const after = process.memoryUsage()
+    // Every entry must still be there (no eviction), or the comparison means nothing.
+    let hits = 0
+    for (const i of [0, job.entries >> 1, job.entries - 1]) {
+      const e = await h.get(w.useCacheKey(i), [])
+      if (e) {
+        hits++
+        await w.readToEnd(e.value)
+      }
+    }
+    const d = (k) => after[k] - before[k]
+    const heap = d('heapUsed')
+    const external = d('external')
+    return {
+      entries: job.entries,
+      size: job.size,
+      retained: hits === 3,
+      heapBytes: heap,
+      externalBytes: external,
+      jsBytes: heap + external,
+      rssBytes: d('rss'),
+    }
+  })
+}
+
+const JOBS = { useCacheThroughput, isrThroughput, revalidate, memory }
+
+process.on('message', async (job) => {
+  let reply
+  try {
+    log('job', job.type, job.contender, job.size || job.entries || '')
+    reply = { ok: true, result: await JOBS[job.type](job) }
+  } catch (err) {
+    reply = {
+      ok: false,
+      error: String((err && err.stack) || err)
+        .split('\n')
+        .slice(0, 3)
+        .join(' | '),
+    }
+  }
+  process.send(reply, () => process.exit(0))
+})

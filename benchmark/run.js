@@ -1,0 +1,488 @@
+#!/usr/bin/env node
+'use strict'
+/**
+ * tagcache benchmarks: tagcache against Next.js's built-in handlers and the JavaScript peers,
+ * in one run, reported as ratios (tagcache ÷ contender) because absolute times drift on a
+ * shared machine while ratios measured side by side hold.
+ *
+ *   node benchmark/run.js            full run (about 10–15 minutes)
+ *   node benchmark/run.js --quick    every scenario, short loads (under 2 minutes); prints the
+ *                                    tables, writes benchmark/results/quick.json, leaves the docs
+ *                                    alone unless --write
+ *   options: --only=uc,isr,revalidate,memory,floor   --rounds=N   --write | --no-write   --debug
+ *            --report-only (rewrite the docs from the last run's benchmark/results/latest.json)
+ *
+ * Installs benchmark/node_modules (npm ci) when missing, starts its own redis-server on a free
+ * loopback port (installing Debian's redis-server with apt-get when missing) and stops it by
+ * pid at the end, runs each job in a fresh Node process, prints the tables and writes
+ * docs/benchmarks.md and docs/benchmarks.svg. Raw numbers: benchmark/results/latest.json.
+ */
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { fork, spawnSync } = require('node:child_process')
+
+const benchDir = __dirname
+const root = path.join(benchDir, '..')
+
+const args = process.argv.slice(2)
+const flag = (name) => args.includes(`--${name}`)
+const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
+const quick = flag('quick')
+const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory']
+const only = option('only') ? option('only').split(',') : ALL
+for (const s of only) if (!ALL.includes(s)) die(`unknown scenario ${s}: one of ${ALL.join(', ')}`)
+
+const settings = quick
+  ? {
+      rounds: 1,
+      load: { durationMs: 120, warmupMs: 50, maxOps: 200000 },
+      concurrency: 64,
+      floorRequests: { 1024: 4000, 16384: 4000, 262144: 1000 },
+      revalidateEntries: [10000],
+      revalidateReps: 5,
+      revalidateMaxMs: 3000,
+      populateMs: 30000,
+      memoryEntries: 30000,
+      probeOps: 30,
+      jobTimeoutMs: 90000,
+    }
+  : {
+      rounds: 3,
+      load: { durationMs: 500, warmupMs: 150, maxOps: 500000 },
+      concurrency: 64,
+      floorRequests: { 1024: 20000, 16384: 20000, 262144: 5000 },
+      revalidateEntries: [10000, 100000],
+      revalidateReps: 20,
+      revalidateMaxMs: 8000,
+      populateMs: 60000,
+      memoryEntries: 100000,
+      probeOps: 100,
+      jobTimeoutMs: 180000,
+    }
+if (option('rounds')) settings.rounds = Number(option('rounds'))
+
+const started = Date.now()
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`
+function log(msg) {
+  console.log(`[bench ${elapsed()}] ${msg}`)
+}
+function die(msg) {
+  console.error(`bench: ${msg}`)
+  process.exit(1)
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup: root packages and addon (fresh clone), benchmark packages, Redis.
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+function ensureRootReady() {
+  const setup = () => require(path.join(root, 'scripts', 'setup.js'))
+  if (!fs.existsSync(path.join(root, 'node_modules', 'next', 'package.json'))) {
+    log('installing the repository packages (npm ci at the root)')
+    setup().ensureNodeModules()
+  }
+  const addon = fs.readdirSync(root).find((f) => /^tagcache\..*\.node$/.test(f))
+  if (addon) return
+  // A build in progress (napi build replaces the file) may hide it for a moment.
+  for (let k = 0; k < 30; k++) {
+    sleepSync(2000)
+    if (fs.readdirSync(root).some((f) => /^tagcache\..*\.node$/.test(f))) return
+  }
+  log('building the addon (napi build --release)')
+  setup().buildAddon()
+}
+
+function ensureBenchPackages() {
+  const lock = path.join(benchDir, 'package-lock.json')
+  const marker = path.join(benchDir, 'node_modules', '.package-lock.json')
+  if (mtime(marker) >= mtime(lock) && mtime(marker) > 0) return
+  log('installing benchmark packages (npm ci in benchmark/)')
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: 'inherit' })
+  if (r.status !== 0) die('npm ci in benchmark/ failed')
+}
+
+ensureRootReady()
+ensureBenchPackages()
+
+const redisLib = require('./lib/redis')
+const contenders = require('./lib/contenders')
+const { SIZES, sizeLabel } = require('./lib/workload')
+const { median } = require('./lib/measure')
+const report = require('./lib/report')
+
+let redisServer = null
+let currentChild = null
+function cleanup() {
+  if (currentChild && currentChild.exitCode === null) {
+    try {
+      process.kill(currentChild.pid, 'SIGKILL')
+    } catch {}
+  }
+  if (redisServer) {
+    redisServer.stop()
+    redisServer = null
+  }
+}
+process.on('exit', cleanup)
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    cleanup()
+    process.exit(130)
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+// Jobs
+
+/**
+ * Runs one job in a fresh Node process; resolves to its result or { error }. A job that
+ * could not load the addon (a rebuild replacing it at that moment) is tried once more.
+ */
+async function runJob(job) {
+  const r = await runJobOnce(job)
+  if (r.error && /\.node\b|native binding|does not load|ERR_DLOPEN/i.test(r.error)) {
+    log('  (the addon did not load, a rebuild in progress? trying again in 10 s)')
+    await new Promise((res) => setTimeout(res, 10000))
+    return runJobOnce(job)
+  }
+  return r
+}
+
+function runJobOnce(job, timeoutMs = settings.jobTimeoutMs) {
+  return new Promise((resolve) => {
+    const child = fork(path.join(benchDir, 'lib', 'worker.js'), [], {
+      cwd: benchDir,
+      execArgv: ['--expose-gc', '--max-old-space-size=4096'],
+      env: { ...process.env, NODE_ENV: 'production', BENCH_DEBUG: flag('debug') ? '1' : '' },
+      stdio: flag('debug') ? 'inherit' : ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    })
+    currentChild = child
+    let stderr = ''
+    child.stderr?.on('data', (d) => {
+      stderr += d
+      if (stderr.length > 20000) stderr = stderr.slice(-10000)
+    })
+    let reply = null
+    const timer = setTimeout(() => {
+      reply = reply || { ok: false, error: `timed out after ${timeoutMs / 1000} s` }
+      try {
+        process.kill(child.pid, 'SIGKILL')
+      } catch {}
+    }, timeoutMs)
+    child.on('message', (m) => (reply = m))
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      currentChild = null
+      if (reply && reply.ok) return resolve(reply.result)
+      const why = reply?.error || `exited with ${signal || code}`
+      const tail = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
+      resolve({ error: tail && !reply ? `${why}: ${tail}` : why })
+    })
+    child.send(job)
+  })
+}
+
+async function flushRedis() {
+  if (!redisServer) return
+  const c = await redisLib.connect(redisServer.port)
+  await c.command('FLUSHALL')
+  c.close()
+}
+
+function envFor() {
+  return redisServer
+    ? { redisUrl: `redis://127.0.0.1:${redisServer.port}`, redisPort: redisServer.port }
+    : {}
+}
+
+const results = {
+  meta: {},
+  unavailable: [],
+  errors: [],
+  floor: {},
+  uc: {},
+  isr: {},
+  revalidate: { uc: {}, isr: {} },
+  memory: {},
+}
+
+/** Splits a contender list into those that can run and "not yet available" rows. */
+function selectContenders(scenario, list) {
+  const env = envFor()
+  const runnable = []
+  for (const c of list) {
+    if (c.store === 'redis' && !redisServer) {
+      results.unavailable.push({
+        scenario,
+        id: c.id,
+        label: c.label,
+        reason: 'no Redis in this run',
+      })
+      continue
+    }
+    const ok = c.available(env)
+    if (ok === true) runnable.push(c)
+    else results.unavailable.push({ scenario, id: c.id, label: c.label, reason: ok })
+  }
+  return runnable
+}
+
+function recordError(scenario, c, extra, error) {
+  const msg = `${scenario} ${c.label}${extra ? ` ${extra}` : ''}: ${error}`
+  results.errors.push({ scenario, id: c.id, label: c.label, extra, error: String(error) })
+  log(`  ! ${msg}`)
+}
+
+/** Median across rounds of each numeric field of {ops, opsPerSec, p50, p99, failed}. */
+function mergeRounds(rounds) {
+  const ok = rounds.filter(Boolean)
+  if (ok.length === 0) return null
+  const out = {}
+  for (const k of ['opsPerSec', 'p50', 'p99']) out[k] = median(ok.map((r) => r[k]))
+  out.ops = ok.reduce((a, r) => a + r.ops, 0)
+  out.failed = ok.reduce((a, r) => a + r.failed, 0)
+  out.rounds = ok.length
+  return out
+}
+
+async function throughputScenario(name, type, list, ops) {
+  const runnable = selectContenders(name, list)
+  log(`${name}: ${runnable.map((c) => c.id).join(', ')}`)
+  const raw = {}
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const size of SIZES) {
+      for (const c of runnable) {
+        if (c.store === 'redis') await flushRedis()
+        const r = await runJob({
+          type,
+          contender: c.id,
+          env: envFor(),
+          size,
+          modes: ['seq', 'c64'],
+          concurrency: settings.concurrency,
+          load: settings.load,
+          probeOps: settings.probeOps,
+          redisCommands: c.store === 'redis',
+        })
+        if (r.error) {
+          recordError(name, c, sizeLabel(size), r.error)
+          continue
+        }
+        const slot = ((raw[c.id] ||= {})[size] ||= { rounds: [], redisCommands: r.redisCommands })
+        slot.rounds.push(r)
+        const g = r.get.seq
+        log(
+          `  r${round + 1} ${sizeLabel(size).padStart(7)} ${c.id.padEnd(18)} get ${fmt(g.opsPerSec)}/s` +
+            (r.get.c64 ? ` | x${settings.concurrency} ${fmt(r.get.c64.opsPerSec)}/s` : '') +
+            (r.set
+              ? ` | set ${fmt(r.set.seq.opsPerSec)}/s, x${settings.concurrency} ${fmt(r.set.c64.opsPerSec)}/s`
+              : ''),
+        )
+      }
+    }
+  }
+  const out = {}
+  for (const [id, bySize] of Object.entries(raw)) {
+    out[id] = {}
+    for (const [size, slot] of Object.entries(bySize)) {
+      const entry = { redisCommands: slot.redisCommands }
+      for (const op of ops) {
+        entry[op] = {}
+        for (const mode of ['seq', 'c64'])
+          entry[op][mode] = mergeRounds(slot.rounds.map((r) => r[op]?.[mode]))
+      }
+      out[id][size] = entry
+    }
+  }
+  return out
+}
+
+function fmt(n) {
+  if (!Number.isFinite(n)) return '—'
+  if (n >= 100) return Math.round(n).toLocaleString('en-US')
+  return n.toPrecision(3)
+}
+
+/** `--report-only`: regenerate the docs from benchmark/results/latest.json (after editing NOTES.md). */
+function reportOnly() {
+  const saved = JSON.parse(fs.readFileSync(path.join(benchDir, 'results', 'latest.json'), 'utf8'))
+  console.log(report.consoleTables(saved))
+  fs.mkdirSync(path.join(root, 'docs'), { recursive: true })
+  fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), report.markdown(saved))
+  fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), report.svg(saved))
+  log('rewrote docs/benchmarks.md and docs/benchmarks.svg from benchmark/results/latest.json')
+}
+
+async function main() {
+  if (flag('report-only')) return reportOnly()
+  const needRedis = only.some((s) => ['floor', 'uc', 'isr', 'revalidate'].includes(s))
+  if (needRedis) {
+    if (!redisLib.ensureRedisInstalled(log)) {
+      log('redis-server could not be installed: the Redis scenarios are skipped')
+    } else {
+      try {
+        redisServer = await redisLib.startRedis(log)
+      } catch (err) {
+        log(`${err.message}: the Redis scenarios are skipped`)
+      }
+    }
+  }
+  results.meta = report.collectMeta({ root, benchDir, quick, settings, redisServer })
+  const load = os.loadavg()[0]
+  if (load > os.cpus().length / 2) {
+    log(
+      `note: load average ${load.toFixed(2)} on ${os.cpus().length} cores: other work is running, absolute numbers will be low (ratios hold better)`,
+    )
+  }
+
+  if (only.includes('floor') && redisServer) {
+    log('floor: redis-benchmark GET/SET, 1 and 64 clients')
+    for (const size of SIZES) {
+      results.floor[size] = {}
+      for (const clients of [1, settings.concurrency]) {
+        await flushRedis()
+        try {
+          results.floor[size][clients === 1 ? 'c1' : 'c64'] = redisLib.redisBenchmark(
+            redisServer.port,
+            {
+              size,
+              clients,
+              requests: settings.floorRequests[size],
+            },
+          )
+        } catch (err) {
+          results.errors.push({ scenario: 'floor', label: 'redis-benchmark', error: err.message })
+        }
+      }
+      const f = results.floor[size].c1
+      if (f)
+        log(
+          `  ${sizeLabel(size).padStart(7)} -c 1 GET ${fmt(f.get.opsPerSec)}/s SET ${fmt(f.set.opsPerSec)}/s`,
+        )
+    }
+  }
+
+  if (only.includes('uc')) {
+    results.uc = await throughputScenario('uc', 'useCacheThroughput', contenders.useCache, [
+      'get',
+      'set',
+    ])
+  }
+  if (only.includes('isr')) {
+    results.isr = await throughputScenario('isr', 'isrThroughput', contenders.isr, ['get'])
+  }
+
+  if (only.includes('revalidate')) {
+    const pick = (list, skip) => list.filter((c) => !skip.includes(c.id))
+    const groups = [
+      ['uc', pick(contenders.useCache, ['map-floor', 'trieb-nodedup', 'tagcache-redis-nolocal'])],
+      ['isr', pick(contenders.isr, ['trieb-isr-nodedup', 'tagcache-isr-redis-nolocal'])],
+    ]
+    for (const [api, list] of groups) {
+      const runnable = selectContenders(`revalidate-${api}`, list)
+      log(`revalidate (${api}): ${runnable.map((c) => c.id).join(', ')}`)
+      for (const entries of settings.revalidateEntries) {
+        for (const c of runnable) {
+          if (c.store === 'redis') await flushRedis()
+          const r = await runJob({
+            type: 'revalidate',
+            api,
+            contender: c.id,
+            env: envFor(),
+            entries,
+            reps: settings.revalidateReps,
+            maxMs: settings.revalidateMaxMs,
+            populateMs: settings.populateMs,
+            redisCommands: c.store === 'redis',
+          })
+          if (r.error && !r.present) {
+            recordError(`revalidate-${api}`, c, `${entries} entries`, r.error)
+            continue
+          }
+          ;(results.revalidate[api][c.id] ||= {})[entries] = r
+          log(
+            `  ${String(entries).padStart(6)} entries ${c.id.padEnd(18)} ` +
+              (r.error
+                ? `! ${r.error}`
+                : `median ${r.medianMs.toFixed(3)} ms (${r.reps} reps, populated in ${r.populateSeconds.toFixed(1)} s)`),
+          )
+        }
+      }
+    }
+    await flushRedis()
+  }
+
+  if (only.includes('memory')) {
+    const list = contenders.useCache.filter((c) => c.store === 'memory')
+    const runnable = selectContenders('memory', list)
+    log(`memory: ${settings.memoryEntries} × 1 KiB through 'use cache' set, fresh process each`)
+    for (const c of runnable) {
+      const r = await runJob({
+        type: 'memory',
+        contender: c.id,
+        env: {},
+        entries: settings.memoryEntries,
+        size: 1024,
+        createOptions: { maxMemoryBytes: 512 * 1024 * 1024 },
+      })
+      if (r.error) {
+        recordError('memory', c, '', r.error)
+        continue
+      }
+      results.memory[c.id] = r
+      log(
+        `  ${c.id.padEnd(18)} RSS +${(r.rssBytes / 1048576).toFixed(1)} MiB, heap+external +${(r.jsBytes / 1048576).toFixed(1)} MiB` +
+          (r.retained ? '' : ' (entries were evicted!)'),
+      )
+    }
+  }
+
+  cleanup()
+  results.meta.seconds = Math.round((Date.now() - started) / 1000)
+  results.meta.loadEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
+
+  const outDir = path.join(benchDir, 'results')
+  fs.mkdirSync(outDir, { recursive: true })
+  // A quick run never replaces the full run's numbers or docs unless asked to (--write).
+  const writeDocs = flag('write') || (!quick && !flag('no-write'))
+  const latest = path.join(outDir, quick && !flag('write') ? 'quick.json' : 'latest.json')
+  fs.writeFileSync(latest, JSON.stringify(results, null, 2) + '\n')
+  // Keep the repository's `prettier --check .` clean (Markdown is not checked).
+  const prettier = path.join(root, 'node_modules', '.bin', 'prettier')
+  if (fs.existsSync(prettier))
+    spawnSync(prettier, ['--write', '--log-level=warn', latest], { cwd: root })
+
+  const md = report.markdown(results)
+  console.log('\n' + report.consoleTables(results))
+  if (writeDocs) {
+    fs.mkdirSync(path.join(root, 'docs'), { recursive: true })
+    fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), md)
+    fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), report.svg(results))
+    log(`wrote docs/benchmarks.md, docs/benchmarks.svg and ${path.relative(root, latest)}`)
+  } else {
+    log(
+      `wrote ${path.relative(root, latest)} (docs left as they are${quick ? '; --write to update them from a quick run' : ''})`,
+    )
+  }
+  log(`done in ${elapsed()}`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  cleanup()
+  process.exit(1)
+})
