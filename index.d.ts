@@ -44,6 +44,13 @@ export declare class TagCache {
    */
   get(key: string, softTags?: string[]): Promise<CacheEntry | null>
   /**
+   * `get`'s in-process answer, synchronously (no Promise, no thread): the entry, `null`
+   * when it is known to be missing or expired, or `undefined` when only Redis can answer
+   * (then call `get`). The Next adapters use it so a memory hit costs one plain call.
+   * Throws what `get` rejects with.
+   */
+  peek(key: string, softTags?: string[]): CacheEntry | null | undefined
+  /**
    * Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
    * `{ stale, revalidate, expire }`) or explicit `stale` / `revalidate` / `expire` seconds
    * (missing ones inherit from `default`); `timestamp?` ms (default now). A Buffer that

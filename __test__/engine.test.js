@@ -152,6 +152,17 @@ describe('get and set', () => {
     expect(cache.stats().bytes).toBe(3 + 10_000 + 96 + 6 + 5 + 96)
   })
 
+  test('peek answers synchronously: the entry, or null; it counts like get', async () => {
+    const cache = new TagCache()
+    await cache.set('k', value('x'), { tags: ['t'] })
+    expect(cache.peek('k').value.toString()).toBe('x')
+    expect(cache.peek('nope')).toBeNull()
+    await cache.updateTag('t')
+    expect(cache.peek('k', ['_N_T_/'])).toBeNull()
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 })
+    expect(() => cache.peek(42)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }))
+  })
+
   test('a Uint8Array is accepted as a value', async () => {
     const cache = new TagCache()
     await cache.set('u8', new Uint8Array([1, 2, 3]))

@@ -97,6 +97,17 @@ describe('the in-process tier in front of Redis', () => {
     expect((await b.get('k')).value.toString()).toBe('v2')
   })
 
+  test('peek answers from the tier, and says undefined when only Redis knows', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix })
+    await a.set('k', Buffer.from('v'))
+    expect(a.peek('k').value.toString()).toBe('v')
+    expect(b.peek('k')).toBeUndefined()
+    expect((await b.get('k')).value.toString()).toBe('v')
+    expect(b.peek('k').value.toString()).toBe('v')
+  })
+
   test('tag revalidations reach entries in the tier at once (after refreshTags)', async () => {
     const keyPrefix = prefix()
     const a = new TagCache({ redisUrl: redis.url, keyPrefix })

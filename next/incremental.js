@@ -102,7 +102,10 @@ function createIncrementalCacheHandler(options) {
       try {
         if (pendingRefresh) await pendingRefresh
         const softTags = [...(ctx.tags || []), ...(ctx.softTags || [])]
-        const entry = await getEngine().get(storageKey(cacheKey), softTags)
+        const engine = getEngine()
+        const key = storageKey(cacheKey)
+        let entry = engine.peek(key, softTags)
+        if (entry === undefined) entry = await engine.get(key, softTags)
         if (!entry) return null
         const { value, cacheControl } = v8.deserialize(entry.value)
         const lastModified = entry.revalidated

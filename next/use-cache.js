@@ -17,11 +17,14 @@ const isDev = () => Boolean(process.env.__NEXT_DEV_SERVER) || process.env.NODE_E
 
 /** Reads a stream to its end into one Buffer of its own (not a slice of a shared pool). */
 async function drain(stream) {
+  const reader = stream.getReader()
   const chunks = []
   let total = 0
-  for await (const chunk of stream) {
-    chunks.push(chunk)
-    total += chunk.byteLength
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    total += value.byteLength
   }
   const out = Buffer.allocUnsafeSlow(total)
   let offset = 0
@@ -65,7 +68,10 @@ function createUseCacheHandler(options) {
       if (pending) await pending
       let entry
       try {
-        entry = await getEngine().get(cacheKey, softTags)
+        const engine = getEngine()
+        // In process the answer is synchronous; only Redis needs the Promise.
+        entry = engine.peek(cacheKey, softTags)
+        if (entry === undefined) entry = await engine.get(cacheKey, softTags)
       } catch (err) {
         logFailure('get', err)
         return undefined

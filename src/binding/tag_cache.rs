@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-  Env, Function, JsObjectValue, Object, PromiseRaw, ToNapiValue, Unknown,
+  Array, Either3, Env, Function, JsObjectValue, Null, Object, PromiseRaw, ToNapiValue, Undefined,
+  Unknown,
 };
-use napi::JsValue;
+use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
 use super::convert::{opt_input, to_input};
@@ -121,6 +122,41 @@ fn next_clock(env: &Env) -> napi::Result<Clock> {
   Ok(Clock::anchored(time_origin + now.apply(performance, ())?))
 }
 
+/// Soft tags as Next passes them (an array of strings), read without the generic `Input`
+/// walk; anything else goes through `parse_lookup_tags`'s lenient rules.
+fn lookup_tags(value: Option<&Unknown>) -> Result<Vec<String>> {
+  let Some(value) = value else {
+    return Ok(Vec::new());
+  };
+  if value.get_type().js()? == ValueType::Object {
+    let object: Object = unsafe { value.cast() }.js()?;
+    if object.is_array().js()? {
+      let array: Array = unsafe { value.cast() }.js()?;
+      let mut tags = Vec::with_capacity(array.len().min(64) as usize);
+      let mut simple = array.len() <= 4096;
+      for i in 0..array.len().min(4096) {
+        match array.get::<Unknown>(i).js()? {
+          Some(item) if item.get_type().js()? == ValueType::String => {
+            let tag: String = unsafe { item.cast() }.js()?;
+            if tag.is_empty() || tag.len() > 4 * crate::tags::MAX_SOFT_TAG_LENGTH {
+              continue;
+            }
+            tags.push(match crate::tags::encode_header_safe(&tag) {
+              std::borrow::Cow::Borrowed(_) => tag,
+              std::borrow::Cow::Owned(encoded) => encoded,
+            });
+          }
+          _ => simple = false,
+        }
+      }
+      if simple {
+        return Ok(tags);
+      }
+    }
+  }
+  Ok(crate::tags::parse_lookup_tags(&to_input(value).js()?))
+}
+
 fn string_arg(value: &Unknown, what: &str) -> Result<String> {
   match to_input(value).js()? {
     Input::String(s) => Ok(s),
@@ -161,13 +197,7 @@ impl TagCache {
     #[napi(ts_arg_type = "string")] key: Unknown,
     #[napi(ts_arg_type = "string[]")] soft_tags: Option<Unknown>,
   ) -> napi::Result<Unknown<'env>> {
-    let lookup = (|| {
-      let key = string_arg(&key, "key")?;
-      let soft_tags = crate::tags::parse_lookup_tags(&opt_input(soft_tags.as_ref()).js()?);
-      let found = self.inner.get(&key, &soft_tags).js()?;
-      Ok((key, soft_tags, found))
-    })();
-    match lookup {
+    match self.lookup(&key, soft_tags.as_ref()) {
       Err(err) => settle::<()>(env, Err(err)),
       Ok((_, _, Lookup::Hit(hit))) => settle(env, to_entry(env, hit).map(Some)),
       Ok((_, _, Lookup::Miss)) => settle(env, Ok(None::<CacheEntry>)),
@@ -180,6 +210,36 @@ impl TagCache {
         )
       }
     }
+  }
+
+  /// `get`'s in-process answer, synchronously (no Promise, no thread): the entry, `null`
+  /// when it is known to be missing or expired, or `undefined` when only Redis can answer
+  /// (then call `get`). The Next adapters use it so a memory hit costs one plain call.
+  /// Throws what `get` rejects with.
+  #[napi(catch_unwind, ts_return_type = "CacheEntry | null | undefined")]
+  pub fn peek(
+    &self,
+    env: &Env,
+    #[napi(ts_arg_type = "string")] key: Unknown,
+    #[napi(ts_arg_type = "string[]")] soft_tags: Option<Unknown>,
+  ) -> Result<Either3<CacheEntry, Null, Undefined>> {
+    Ok(match self.lookup(&key, soft_tags.as_ref())?.2 {
+      Lookup::Hit(hit) => Either3::A(to_entry(env, hit)?),
+      Lookup::Miss => Either3::B(Null),
+      Lookup::Shared => Either3::C(()),
+    })
+  }
+
+  /// The in-process part of `get`, with the arguments it needs for the shared part.
+  fn lookup(
+    &self,
+    key: &Unknown,
+    soft_tags: Option<&Unknown>,
+  ) -> Result<(String, Vec<String>, Lookup<JsBuffer>)> {
+    let key = string_arg(key, "key")?;
+    let soft_tags = lookup_tags(soft_tags)?;
+    let found = self.inner.get(&key, &soft_tags).js()?;
+    Ok((key, soft_tags, found))
   }
 
   /// Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
