@@ -243,3 +243,115 @@ describe('outages', () => {
     }
   })
 })
+
+describe('TLS and AUTH', () => {
+  const { execFileSync } = require('node:child_process')
+  const fs = require('node:fs')
+  const os = require('node:os')
+  let dir
+  let secure
+
+  beforeAll(async () => {
+    // A throwaway CA and a server certificate for 127.0.0.1, made with openssl.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tagcache-tls-'))
+    const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=tagcache test CA',
+    )
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    )
+    fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+    )
+    const tlsPort = await require('./helpers/ports').freePort()
+    secure = await startRedis(
+      [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        path.join(dir, 'server.crt'),
+        '--tls-key-file',
+        path.join(dir, 'server.key'),
+        '--tls-ca-cert-file',
+        path.join(dir, 'ca.crt'),
+        '--tls-auth-clients',
+        'no',
+      ],
+      { password: 's3cret' },
+    )
+    secure.tlsUrl = (password) => `rediss://:${password}@127.0.0.1:${tlsPort}`
+  }, 30_000)
+  afterAll(async () => {
+    if (secure) await secure.stop()
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('rediss:// with a password stores and reads; a wrong password is ERR_STORE, never shown', () => {
+    // rustls trusts the system roots; SSL_CERT_FILE points them at the test CA (a child
+    // process, since the roots are read once per process).
+    const script = `
+      const { TagCache } = require(${JSON.stringify(path.join(__dirname, '..'))})
+      ;(async () => {
+        const good = new TagCache({ redisUrl: process.argv[1], localTtlMs: 0, timeoutMs: 3000 })
+        await good.set('k', Buffer.from('over tls'))
+        const read = (await good.get('k')).value.toString()
+        const bad = new TagCache({ redisUrl: process.argv[2], timeoutMs: 3000 })
+        const err = await bad.set('k', Buffer.from('x')).then(() => null, (e) => e)
+        console.log(JSON.stringify({ read, code: err && err.code, message: err && err.message }))
+        process.exit(0)
+      })()`
+    const out = execFileSync(
+      process.execPath,
+      ['-e', script, secure.tlsUrl('s3cret'), secure.tlsUrl('hunter2')],
+      {
+        env: { ...process.env, SSL_CERT_FILE: path.join(dir, 'ca.crt') },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 20_000,
+      },
+    )
+    const result = JSON.parse(out.trim().split('\n').pop())
+    expect(result.read).toBe('over tls')
+    expect(result.code).toBe('ERR_STORE')
+    expect(result.message).toMatch(/authentication failed/i)
+    expect(result.message).not.toContain('hunter2')
+    expect(result.message).not.toContain('s3cret')
+  })
+})

@@ -10,8 +10,9 @@ const { freePort } = require('./ports')
 const os = require('node:os')
 const path = require('node:path')
 
-function redisCli(port, ...args) {
-  const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+function redisCli(port, password, ...args) {
+  const auth = password ? ['-a', password, '--no-auth-warning'] : []
+  const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, ...args], {
     encoding: 'utf8',
     timeout: 10_000,
   })
@@ -19,12 +20,12 @@ function redisCli(port, ...args) {
   return result.stdout.trim()
 }
 
-async function waitForPing(port, child) {
+async function waitForPing(port, password, child) {
   const deadline = Date.now() + 10_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode})`)
     try {
-      if (redisCli(port, 'PING') === 'PONG') return
+      if (redisCli(port, password, 'PING') === 'PONG') return
     } catch {
       // not up yet
     }
@@ -33,9 +34,13 @@ async function waitForPing(port, child) {
   }
 }
 
-/** Starts one `redis-server`; `{ url, port, stop, pause, resume, restart, cli, commandStats }`. */
-async function startRedis(extraArgs = [], port) {
-  port = port || (await freePort())
+/**
+ * Starts one `redis-server`; `{ url, port, stop, pause, resume, restart, cli, commandStats }`.
+ * `password` sets `requirepass` (the helpers' own commands authenticate).
+ */
+async function startRedis(extraArgs = [], { password } = {}) {
+  const port = await freePort()
+  if (password) extraArgs = [...extraArgs, '--requirepass', password]
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tagcache-redis-'))
   let child
   const launch = async () => {
@@ -64,7 +69,7 @@ async function startRedis(extraArgs = [], port) {
       }
     }
     process.once('exit', kill)
-    await waitForPing(port, child)
+    await waitForPing(port, password, child)
   }
   await launch()
   const stopChild = () =>
@@ -84,11 +89,11 @@ async function startRedis(extraArgs = [], port) {
     get pid() {
       return child.pid
     },
-    cli: (...args) => redisCli(port, ...args),
+    cli: (...args) => redisCli(port, password, ...args),
     /** `{ get: calls, set: calls, … }` from INFO commandstats. */
     commandStats() {
       const out = {}
-      for (const line of redisCli(port, 'INFO', 'commandstats').split('\n')) {
+      for (const line of redisCli(port, password, 'INFO', 'commandstats').split('\n')) {
         const m = line.match(/^cmdstat_([a-z|]+):calls=(\d+)/)
         if (m) out[m[1]] = Number(m[2])
       }
