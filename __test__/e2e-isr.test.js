@@ -7,7 +7,7 @@
  */
 const { buildApp, startApp, isrAppDir } = require('./helpers/next-app')
 const { startUpstream } = require('./helpers/upstream')
-const { client, sleep } = require('./helpers/http')
+const { client, sleep, waitForChange: untilChanged } = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
@@ -25,15 +25,6 @@ afterAll(async () => {
 })
 
 const { get, stamp, stats } = client(() => app)
-
-async function untilChanged(read, old) {
-  for (let i = 0; i < 60; i++) {
-    const now = await read()
-    if (now !== old) return now
-    await sleep(100)
-  }
-  throw new Error(`kept serving ${old}`)
-}
 
 const upstreamValue = () => stamp('/fetch', 'upstream')
 

@@ -3,6 +3,16 @@
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+/** Reads until the value differs from `old` (Next regenerates stale entries in the background). */
+async function waitForChange(read, old) {
+  for (let i = 0; i < 60; i++) {
+    const now = await read()
+    if (now !== old) return now
+    await sleep(100)
+  }
+  throw new Error(`kept serving ${old}`)
+}
+
 /**
  * @param {() => { url: string, log: () => string }} app the started app (a getter, since
  *   apps start in `beforeAll`)
@@ -27,16 +37,9 @@ function client(app) {
   const stats = async () => JSON.parse(await get('/api/tagcache-stats'))
 
   /** After a stale response Next regenerates in the background: wait for the new value. */
-  async function untilChanged(path, name, old) {
-    for (let i = 0; i < 60; i++) {
-      const now = await stamp(path, name)
-      if (now !== old) return now
-      await sleep(100)
-    }
-    throw new Error(`${path} kept serving ${old}`)
-  }
+  const untilChanged = (path, name, old) => waitForChange(() => stamp(path, name), old)
 
   return { get, stamp, stats, untilChanged }
 }
 
-module.exports = { client, sleep }
+module.exports = { client, sleep, waitForChange }
