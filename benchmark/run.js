@@ -9,8 +9,13 @@
  *   node benchmark/run.js --quick    every scenario, short loads (under 2 minutes); prints the
  *                                    tables, writes benchmark/results/quick.json, leaves the docs
  *                                    alone unless --write
- *   options: --only=uc,isr,revalidate,memory,floor   --rounds=N   --write | --no-write   --debug
+ *   options: --only=uc,isr,revalidate,memory,floor,e2e   --rounds=N   --write | --no-write   --debug
  *            --report-only (rewrite the docs from the last run's benchmark/results/latest.json)
+ *
+ * `e2e` (`next start` of examples/next-app under autocannon, about 2 minutes) is part of a full
+ * run and left out of --quick unless asked for (--quick --only=e2e). A run of some scenarios
+ * only (--only=…) that writes benchmark/results/latest.json keeps the other scenarios' results
+ * of the run before.
  *
  * Installs benchmark/node_modules (npm ci) when missing, starts its own redis-server on a free
  * loopback port (installing Debian's redis-server with apt-get when missing) and stops it by
@@ -29,8 +34,8 @@ const args = process.argv.slice(2)
 const flag = (name) => args.includes(`--${name}`)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = flag('quick')
-const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory']
-const only = option('only') ? option('only').split(',') : ALL
+const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory', 'e2e']
+const only = option('only') ? option('only').split(',') : ALL.filter((s) => !(quick && s === 'e2e'))
 for (const s of only) if (!ALL.includes(s)) die(`unknown scenario ${s}: one of ${ALL.join(', ')}`)
 
 const settings = quick
@@ -46,6 +51,7 @@ const settings = quick
       memoryEntries: 30000,
       probeOps: 30,
       jobTimeoutMs: 90000,
+      e2e: { durationS: 5, connections: 32, warmupRequests: 200 },
     }
   : {
       rounds: 3,
@@ -59,6 +65,7 @@ const settings = quick
       memoryEntries: 100000,
       probeOps: 100,
       jobTimeoutMs: 180000,
+      e2e: { durationS: 10, connections: 32, warmupRequests: 200 },
     }
 if (option('rounds')) settings.rounds = Number(option('rounds'))
 
@@ -122,6 +129,7 @@ const contenders = require('./lib/contenders')
 const { SIZES, sizeLabel } = require('./lib/workload')
 const { median } = require('./lib/measure')
 const report = require('./lib/report')
+const { runE2E } = require('./lib/e2e')
 
 let redisServer = null
 let currentChild = null
@@ -218,6 +226,7 @@ const results = {
   isr: {},
   revalidate: { uc: {}, isr: {} },
   memory: {},
+  e2e: {},
 }
 
 /** Splits a contender list into those that can run and "not yet available" rows. */
@@ -317,6 +326,54 @@ function fmt(n) {
   return n.toPrecision(3)
 }
 
+/**
+ * A run of some scenarios only (--only=…) replaces just those in latest.json: the other
+ * scenarios, their "not available" rows and the main run's meta are kept from the file, and
+ * this run is listed in meta.partialRuns.
+ */
+function mergeWithPrevious(file) {
+  const ran = only
+  if (ALL.every((s) => ran.includes(s)) || !fs.existsSync(file)) return results
+  let prev
+  try {
+    prev = JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch {
+    return results
+  }
+  const mine = (scenario) => ran.some((s) => scenario === s || scenario?.startsWith(`${s}-`))
+  const merged = { ...prev }
+  for (const s of ran) merged[s] = results[s]
+  merged.unavailable = [
+    ...(prev.unavailable || []).filter((u) => !mine(u.scenario)),
+    ...results.unavailable,
+  ]
+  merged.errors = [...(prev.errors || []).filter((e) => !mine(e.scenario)), ...results.errors]
+  const m = results.meta
+  const part = {
+    scenarios: ran,
+    date: m.date,
+    mode: m.mode,
+    seconds: m.seconds,
+    loadStart: m.loadStart,
+    loadEnd: m.loadEnd,
+    node: m.node,
+    next: m.next,
+    redis: m.redis,
+    build: m.build,
+  }
+  merged.meta = {
+    ...prev.meta,
+    partialRuns: [
+      ...(prev.meta?.partialRuns || []).filter((p) => !p.scenarios.every((s) => ran.includes(s))),
+      part,
+    ],
+  }
+  log(
+    `kept the other scenarios' results of ${prev.meta?.date ?? 'the previous run'} in ${path.relative(root, file)}`,
+  )
+  return merged
+}
+
 /** `--report-only`: regenerate the docs from benchmark/results/latest.json (after editing NOTES.md). */
 function reportOnly() {
   const saved = JSON.parse(fs.readFileSync(path.join(benchDir, 'results', 'latest.json'), 'utf8'))
@@ -329,7 +386,7 @@ function reportOnly() {
 
 async function main() {
   if (flag('report-only')) return reportOnly()
-  const needRedis = only.some((s) => ['floor', 'uc', 'isr', 'revalidate'].includes(s))
+  const needRedis = only.some((s) => ['floor', 'uc', 'isr', 'revalidate', 'e2e'].includes(s))
   if (needRedis) {
     if (!redisLib.ensureRedisInstalled(log)) {
       log('redis-server could not be installed: the Redis scenarios are skipped')
@@ -451,6 +508,23 @@ async function main() {
     }
   }
 
+  if (only.includes('e2e')) {
+    const e = settings.e2e
+    log(
+      `e2e: next start of examples/next-app, autocannon ${e.connections} connections × ${e.durationS} s on /`,
+    )
+    const r = await runE2E({
+      settings: e,
+      redisUrl: envFor().redisUrl,
+      redisPort: redisServer?.port,
+      log,
+      keepWork: flag('debug'),
+    })
+    results.e2e = { settings: r.settings, rows: r.rows }
+    for (const u of r.unavailable) results.unavailable.push({ scenario: 'e2e', ...u })
+    for (const x of r.errors) results.errors.push({ scenario: 'e2e', ...x })
+  }
+
   cleanup()
   results.meta.seconds = Math.round((Date.now() - started) / 1000)
   results.meta.loadEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
@@ -460,18 +534,19 @@ async function main() {
   // A quick run never replaces the full run's numbers or docs unless asked to (--write).
   const writeDocs = flag('write') || (!quick && !flag('no-write'))
   const latest = path.join(outDir, quick && !flag('write') ? 'quick.json' : 'latest.json')
-  fs.writeFileSync(latest, JSON.stringify(results, null, 2) + '\n')
+  const saved = path.basename(latest) === 'latest.json' ? mergeWithPrevious(latest) : results
+  fs.writeFileSync(latest, JSON.stringify(saved, null, 2) + '\n')
   // Keep the repository's `prettier --check .` clean (Markdown is not checked).
   const prettier = path.join(root, 'node_modules', '.bin', 'prettier')
   if (fs.existsSync(prettier))
     spawnSync(prettier, ['--write', '--log-level=warn', latest], { cwd: root })
 
-  const md = report.markdown(results)
+  const md = report.markdown(saved)
   console.log('\n' + report.consoleTables(results))
   if (writeDocs) {
     fs.mkdirSync(path.join(root, 'docs'), { recursive: true })
     fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), md)
-    fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), report.svg(results))
+    fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), report.svg(saved))
     log(`wrote docs/benchmarks.md, docs/benchmarks.svg and ${path.relative(root, latest)}`)
   } else {
     log(

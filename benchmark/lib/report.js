@@ -348,12 +348,98 @@ function targets(results) {
       null,
     )
   }
+  const e = e2eRatios(results)
+  const rowsE2e = results.e2e?.rows || {}
   add(
-    'End to end (next start + autocannon): ≥ 0.95× built-in in memory, ≥ 2× best peer on Redis',
-    'not part of this harness yet',
-    null,
+    'End to end (next start + autocannon, page /): ≥ 0.95× built-in requests/s in memory',
+    e.memory != null
+      ? `${ratio(e.memory)} (${num(rowsE2e.tagcache.reqPerSec)} vs ${num(rowsE2e.builtin.reqPerSec)} req/s; p50 ${ratio(e.memoryP50)})`
+      : e2eWhy(results, 'builtin') || e2eWhy(results, 'tagcache') || 'not measured',
+    e.memory == null ? null : e.memory >= 0.95,
+  )
+  add(
+    'End to end (next start + autocannon, page /): ≥ 2× the best peer requests/s on Redis',
+    e.redis != null
+      ? `${ratio(e.redis)} (${num(rowsE2e['tagcache-redis'].reqPerSec)} vs ${label(E2E_LABELS, e.bestPeer.id)} ${num(e.bestPeer.reqPerSec)} req/s; p50 ${ratio(e.redisP50)})`
+      : e2eRedisWhy(results),
+    e.redis == null ? null : e.redis >= 2,
   )
   return rows
+}
+
+// ---------------------------------------------------------------------------------------
+// End to end
+
+const E2E_LABELS = [
+  { id: 'tagcache', label: 'tagcache (memory)' },
+  { id: 'builtin', label: 'Next built-in (memory)' },
+  { id: 'tagcache-redis', label: 'tagcache (Redis)' },
+  { id: 'trieb', label: 'trieb (Redis)' },
+]
+
+/** tagcache ÷ built-in (memory) and tagcache Redis ÷ the best peer, on requests/s and p50. */
+function e2eRatios(results) {
+  const rows = results.e2e?.rows || {}
+  let bestPeer = null
+  for (const [id, r] of Object.entries(rows))
+    if (r.peer && (!bestPeer || r.reqPerSec > bestPeer.reqPerSec)) bestPeer = { id, ...r }
+  return {
+    memory: div(rows.tagcache?.reqPerSec, rows.builtin?.reqPerSec),
+    memoryP50: div(rows.builtin?.p50, rows.tagcache?.p50),
+    redis: div(rows['tagcache-redis']?.reqPerSec, bestPeer?.reqPerSec),
+    redisP50: div(bestPeer?.p50, rows['tagcache-redis']?.p50),
+    bestPeer,
+  }
+}
+
+function e2eWhy(results, id) {
+  const u = results.unavailable.find((x) => x.scenario === 'e2e' && x.id === id)
+  const f = results.errors.find((x) => x.scenario === 'e2e' && x.id === id)
+  return u?.reason || (f ? `failed: ${f.error}` : null)
+}
+
+function e2eRedisWhy(results) {
+  const peer = e2eWhy(results, 'trieb')
+  return e2eWhy(results, 'tagcache-redis') || (peer ? `no peer measured: ${peer}` : 'not measured')
+}
+
+function e2eTable(results) {
+  const rows = results.e2e?.rows || {}
+  if (Object.keys(rows).length === 0) return '_Not measured in this run._'
+  const e = e2eRatios(results)
+  const head = [
+    'server',
+    'requests/s',
+    'p50 ms',
+    'p99 ms',
+    'requests',
+    'errors / non-2xx',
+    "'use cache' gets per request",
+    'Redis commands per request',
+    'server RSS MiB',
+    'tagcache ÷ this (req/s)',
+  ]
+  const out = []
+  for (const [id, r] of Object.entries(rows)) {
+    const ref = r.store === 'redis' ? 'tagcache-redis' : 'tagcache'
+    out.push([
+      `${id === ref ? `**${r.label}**` : r.label}${r.cached ? '' : ' (page value not cached!)'}`,
+      num(r.reqPerSec),
+      ms(r.p50),
+      ms(r.p99),
+      r.requests.toLocaleString('en-US'),
+      `${r.errors} / ${r.non2xx}`,
+      r.handlerGetsPerRequest == null ? '—' : num(r.handlerGetsPerRequest),
+      r.redisCommandsPerRequest == null ? '—' : num(r.redisCommandsPerRequest),
+      mib(r.rssBytes),
+      id === ref ? '1' : ratio(div(rows[ref]?.reqPerSec, r.reqPerSec)),
+    ])
+  }
+  const summary = [
+    `tagcache ÷ built-in (memory): **${ratio(e.memory)}** requests/s, p50 ${ratio(e.memoryP50)} (target ≥ 0.95×).`,
+    `tagcache (Redis) ÷ best peer${e.bestPeer ? ` (${e.bestPeer.label})` : ''}: **${ratio(e.redis)}** requests/s, p50 ${ratio(e.redisP50)} (target ≥ 2×)${e.redis == null ? `: ${e2eRedisWhy(results)}` : ''}.`,
+  ]
+  return `${table(head, out)}\n\n${summary.join('\n')}`
 }
 
 // ---------------------------------------------------------------------------------------
@@ -625,6 +711,15 @@ function consoleTables(results) {
   parts.push('REVALIDATE ONE TAG\n' + plain(revalidateTable(results)))
   parts.push('MEMORY, 1 KiB entries\n' + plain(memoryTable(results)))
   parts.push('REDIS COMMANDS PER OPERATION\n' + plain(commandsDetail(results)))
+  if (Object.keys(results.e2e?.rows || {}).length) {
+    const [tbl, ...rest] = e2eTable(results).split('\n\n')
+    parts.push(
+      'END TO END: next start + autocannon, page /\n' +
+        plain(tbl) +
+        '\n' +
+        rest.join('\n').replace(/\*\*/g, ''),
+    )
+  }
   parts.push(
     'NOT AVAILABLE / FAILED\n' +
       (results.unavailable.length || results.errors.length
@@ -632,6 +727,30 @@ function consoleTables(results) {
         : 'none'),
   )
   return parts.join('\n\n')
+}
+
+function partialRunsLine(m) {
+  if (!m.partialRuns?.length) return ''
+  return m.partialRuns
+    .map(
+      (p) =>
+        `\nThe ${p.scenarios.join(', ')} results come from a later ${p.mode} run of those scenarios only: ${p.date.slice(0, 16).replace('T', ' ')} UTC, ${p.seconds ?? '?'} s, commit ${p.build?.commit ?? '?'}${p.build?.uncommittedChanges ? ` plus uncommitted changes in ${p.build.uncommittedChanges} file(s)` : ''}, load average ${p.loadStart?.[0] ?? '?'} at the start, ${p.loadEnd?.[0] ?? '?'} at the end.`,
+    )
+    .join('')
+}
+
+function e2eIntro(results) {
+  const e = results.e2e?.settings
+  return `\`next build\` and \`next start -H 127.0.0.1\` of [examples/next-app](../examples/next-app) (a copy of it per
+configuration, in benchmark/.work/), one server at a time; page \`/\` renders a 'use cache' value
+inside a dynamic Suspense hole, so every request calls the 'use cache' handler. ${e ? `${e.warmupRequests} requests of warm-up, then autocannon with ${e.connections} connections for ${e.durationS} s on loopback` : 'autocannon on loopback'}
+(in the same machine as the server, so the two share its cores). tagcache (memory) is the app as
+it is (\`withTagCache\`); Next built-in is the same app with a next.config.js without
+\`withTagCache\`; tagcache (Redis) is the first build started with \`TAGCACHE_REDIS_URL\`; trieb is
+a copy whose \`cacheHandlers.default\` is trieb's 'use cache' handler with its defaults. "'use
+cache' gets per request" is from tagcache's own counters (\`/api/tagcache-stats\`); Redis
+commands per request from \`INFO commandstats\`. A row marked "page value not cached" rendered a
+different value on two requests in a row.`
 }
 
 function markdown(results) {
@@ -656,7 +775,7 @@ tagcache: commit ${m.build?.commit ?? '?'}${m.build?.uncommittedChanges ? `, plu
 Machine: ${m.cpus}, ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadStart?.[0] ?? '?'} at the start, ${m.loadEnd?.[0] ?? '?'} at the end. Next ${m.next}, tagcache ${m.tagcache}, Redis ${m.redis} on loopback.
 Peers: ${Object.entries(m.peers)
     .map(([k, v]) => `${k} ${v}`)
-    .join(', ')}.
+    .join(', ')}.${partialRunsLine(m)}
 
 ![tagcache ÷ contender](benchmarks.svg)
 
@@ -742,6 +861,12 @@ From \`INFO commandstats\` deltas around ${s.probeOps} sequential gets / sets (3
 PING left out. Commands sent in the same tick may share a round trip.
 
 ${commandsDetail(results)}
+
+## End to end: \`next start\` under autocannon
+
+${e2eIntro(results)}
+
+${e2eTable(results)}
 
 ## Not available or failed
 
@@ -852,6 +977,9 @@ function chartItems(results) {
       )
     }
   }
+  const e = e2eRatios(results)
+  push('End to end: next start + autocannon, page / (requests/s)', 'vs built-in', e.memory, 0.95)
+  push('End to end: next start + autocannon, page / (requests/s)', 'Redis vs peer', e.redis, 2)
   return items
 }
 
