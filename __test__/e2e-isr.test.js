@@ -5,26 +5,21 @@
  * tagcache (`cacheMaxMemorySize: 0`, Next's FileSystemCache unused), which the store's own
  * counters and the upstream's call count show.
  */
-const { buildApp, startApp, isrAppDir } = require('./helpers/next-app')
-const { startUpstream } = require('./helpers/upstream')
+const { serveWithUpstream, isrAppDir } = require('./helpers/next-app')
 const { client, sleep, waitForChange: untilChanged } = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
-let app
-let upstream
+let served
 beforeAll(async () => {
-  upstream = await startUpstream()
-  const env = { UPSTREAM_URL: upstream.url }
-  buildApp(env, isrAppDir)
-  app = await startApp(env, isrAppDir)
+  served = await serveWithUpstream(isrAppDir)
 }, 240_000)
 afterAll(async () => {
-  if (app) await app.stop()
-  if (upstream) await upstream.stop()
+  if (served) await served.stop()
 })
+const upstream = { calls: () => served.upstream.calls() }
 
-const { get, stamp, stats } = client(() => app)
+const { get, stamp, stats } = client(() => served.app)
 
 const upstreamValue = () => stamp('/fetch', 'upstream')
 

@@ -5,27 +5,22 @@
  * ISR without `cacheControl`) and `withTagCache` writes the 15 config keys. Next 15's
  * `revalidateTag(tag)` expires at once.
  */
-const { buildApp, startApp, installApp, next15AppDir } = require('./helpers/next-app')
-const { startUpstream } = require('./helpers/upstream')
+const { serveWithUpstream, installApp, next15AppDir } = require('./helpers/next-app')
 const { client, sleep, waitForChange: untilChanged } = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
-let app
-let upstream
+let served
 beforeAll(async () => {
   installApp(next15AppDir)
-  upstream = await startUpstream()
-  const env = { UPSTREAM_URL: upstream.url, NEXT_IGNORE_INCORRECT_LOCKFILE: '1' }
-  buildApp(env, next15AppDir)
-  app = await startApp(env, next15AppDir)
+  served = await serveWithUpstream(next15AppDir, { NEXT_IGNORE_INCORRECT_LOCKFILE: '1' })
 }, 400_000)
 afterAll(async () => {
-  if (app) await app.stop()
-  if (upstream) await upstream.stop()
+  if (served) await served.stop()
 })
+const upstream = { calls: () => served.upstream.calls() }
 
-const { get, stamp, stats } = client(() => app)
+const { get, stamp, stats } = client(() => served.app)
 
 test("'use cache' on Next 15: stable, then fresh at once after revalidateTag(tag)", async () => {
   const read = () => stamp('/cached', 'time')

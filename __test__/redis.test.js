@@ -172,6 +172,17 @@ test('credentials never appear in errors', async () => {
   expect(err.message).not.toContain('hunter2')
 })
 
+/** Polls `attempt` every 200 ms for up to 10 s; its last answer. */
+async function eventually(attempt) {
+  const deadline = Date.now() + 10_000
+  let answer = await attempt()
+  while (!answer && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200))
+    answer = await attempt()
+  }
+  return answer
+}
+
 describe('outages', () => {
   let warn
   beforeEach(() => {
@@ -201,13 +212,7 @@ describe('outages', () => {
       expect((await rejection(cache.set('k2', Buffer.from('v')))).code).toBe('ERR_STORE')
       expect((await rejection(cache.revalidateTag('t'))).code).toBe('ERR_STORE')
       own.resume()
-      const deadline = Date.now() + 10_000
-      let back = null
-      while (!back && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 200))
-        back = await cache.get('k')
-      }
-      expect(back).not.toBeNull()
+      expect(await eventually(() => cache.get('k'))).not.toBeNull()
       expect(cache.stats().storeErrors).toBeGreaterThan(0)
     } finally {
       await own.stop()
@@ -227,15 +232,12 @@ describe('outages', () => {
       await own.kill()
       expect(await cache.get('k')).toBeNull()
       await own.restart()
-      const deadline = Date.now() + 10_000
-      let stored = false
-      while (!stored && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 200))
-        stored = await cache.set('k', Buffer.from('again')).then(
+      const stored = await eventually(() =>
+        cache.set('k', Buffer.from('again')).then(
           () => true,
           () => false,
-        )
-      }
+        ),
+      )
       expect(stored).toBe(true)
       expect((await cache.get('k')).value.toString()).toBe('again')
     } finally {

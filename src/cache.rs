@@ -238,9 +238,8 @@ impl<V: Payload> Cache<V> {
         if now - entry.stored_at <= self.options.local_ttl_ms {
           let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
           if freshness == Freshness::Fresh {
-            let found = Some(Hit { entry, freshness });
-            self.count_lookup(&found);
-            return Ok(found.map_or(Lookup::Miss, Lookup::Hit));
+            self.counters.hits.fetch_add(1, Relaxed);
+            return Ok(Lookup::Hit(Hit { entry, freshness }));
           }
         }
       }

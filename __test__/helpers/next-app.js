@@ -94,4 +94,30 @@ async function startApp(env = {}, dir = appDir) {
   return { url, stop, log: () => log, pid: child.pid }
 }
 
-module.exports = { appDir, isrAppDir, next15AppDir, installApp, buildApp, startApp }
+/**
+ * Builds and starts an example app whose fetch page reads a local upstream
+ * (`UPSTREAM_URL`); `{ app, upstream, stop }`.
+ */
+async function serveWithUpstream(dir, env = {}) {
+  const { startUpstream } = require('./upstream')
+  const upstream = await startUpstream()
+  try {
+    const full = { UPSTREAM_URL: upstream.url, ...env }
+    buildApp(full, dir)
+    const app = await startApp(full, dir)
+    return { app, upstream, stop: async () => Promise.all([app.stop(), upstream.stop()]) }
+  } catch (err) {
+    await upstream.stop()
+    throw err
+  }
+}
+
+module.exports = {
+  appDir,
+  isrAppDir,
+  next15AppDir,
+  installApp,
+  buildApp,
+  startApp,
+  serveWithUpstream,
+}
