@@ -163,6 +163,27 @@ describe('get and set', () => {
     expect(() => cache.peek(42)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }))
   })
 
+  test('fresh hits share one frozen entry object; stale hits get their own', async () => {
+    const cache = new TagCache()
+    await cache.set('k', value('x'), { tags: ['t'], revalidate: 900 })
+    const first = cache.peek('k')
+    expect(await cache.get('k')).toBe(first)
+    expect(cache.peek('k', ['_N_T_/'])).toBe(first)
+    expect(Object.isFrozen(first) && Object.isFrozen(first.tags)).toBe(true)
+    expect(() => {
+      'use strict'
+      first.tags.push('u')
+    }).toThrow(/not extensible/)
+    await cache.revalidateTag('t', 'max')
+    const stale = cache.peek('k')
+    expect(stale).not.toBe(first)
+    expect(stale).toMatchObject({ status: 'stale', revalidated: true, tags: ['t'] })
+    expect(stale.value).toBe(first.value)
+    // A new set is a new entry with a new object.
+    await cache.set('k', value('y'), { tags: ['t'] })
+    expect(cache.peek('k').value.toString()).toBe('y')
+  })
+
   test('a Uint8Array is accepted as a value', async () => {
     const cache = new TagCache()
     await cache.set('u8', new Uint8Array([1, 2, 3]))

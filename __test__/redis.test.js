@@ -118,6 +118,48 @@ describe('the in-process tier in front of Redis', () => {
     await b.refreshTags()
     expect(await b.get('k')).toBeNull()
   })
+
+  test('tier entries evicted off the JS thread release their JS objects', () => {
+    // In a child with --expose-gc: a tier of ~8 entries, so reading 64 entries from Redis
+    // evicts on tokio threads after each hit made the entry's JS object; those objects must
+    // then be collectable (their references are swept on the next call).
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '-e',
+        `const { TagCache } = require(${JSON.stringify(path.join(__dirname, '..'))})
+         const [url, keyPrefix] = process.argv.slice(1)
+         const a = new TagCache({ redisUrl: url, keyPrefix, localTtlMs: 0 })
+         const b = new TagCache({ redisUrl: url, keyPrefix, maxMemoryBytes: 8 * 2200 })
+         let collected = 0
+         const registry = new FinalizationRegistry(() => collected++)
+         ;(async () => {
+           for (let i = 0; i < 64; i++) await a.set('k' + i, Buffer.alloc(2048, i))
+           for (let i = 0; i < 64; i++) {
+             const entry = await b.get('k' + i)
+             if (entry.value[0] !== i || b.peek('k' + i) !== entry) throw new Error('wrong hit ' + i)
+             registry.register(entry, i)
+           }
+           b.peek('k0')
+           for (let i = 0; i < 10 && collected < 50; i++) {
+             globalThis.gc()
+             await new Promise((r) => setTimeout(r, 10))
+           }
+           console.log(JSON.stringify({ collected, ...b.stats() }))
+           process.exit(0)
+         })().catch((e) => { console.error(e); process.exit(1) })`,
+        redis.url,
+        prefix(),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    expect(child.stderr).toBe('')
+    const result = JSON.parse(child.stdout)
+    expect(result.evictions).toBeGreaterThanOrEqual(56)
+    expect(result.entries).toBeLessThanOrEqual(8)
+    expect(result.collected).toBeGreaterThanOrEqual(50)
+  })
 })
 
 test('a webhook worker in another process revalidates every instance', async () => {

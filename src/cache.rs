@@ -287,10 +287,11 @@ impl<V: Payload> Cache<V> {
         bytes
       });
       let now = self.now();
-      let (_, entry) = self
+      let (evicted, entry) = self
         .store
         .insert_at(key.to_string(), meta, V::from_bytes(value), now)
         .ok()?;
+      self.counters.evictions.fetch_add(evicted as u64, Relaxed);
       self.judge(key, entry, soft_tags, now)
     });
     self.count_lookup(&found);

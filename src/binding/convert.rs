@@ -1,7 +1,7 @@
 //! JS value → `Input`, so the engine validates arguments and answers with stable codes.
 
 use napi::bindgen_prelude::*;
-use napi::ValueType;
+use napi::{sys, JsValue, ValueType};
 
 use crate::input::Input;
 
@@ -64,4 +64,29 @@ fn convert(value: &Unknown, depth: usize) -> Result<Input> {
     ValueType::External => Input::Other("external"),
     _ => Input::Other("unknown"),
   })
+}
+
+/// A JS string as a Rust `String` (one napi call when it is shorter than ~250 bytes, as keys
+/// and tags are); `None` when `value` is not a string.
+pub fn js_string(value: &Unknown) -> Option<String> {
+  let raw = value.value();
+  let mut buf = [0u8; 256];
+  let mut written = 0usize;
+  let status = unsafe {
+    sys::napi_get_value_string_utf8(
+      raw.env,
+      raw.value,
+      buf.as_mut_ptr().cast(),
+      buf.len(),
+      &mut written,
+    )
+  };
+  if status != sys::Status::napi_ok {
+    return None;
+  }
+  // V8 never splits a character, so 4 spare bytes mean nothing was cut off.
+  if written + 4 < buf.len() {
+    return Some(unsafe { String::from_utf8_unchecked(buf[..written].to_vec()) });
+  }
+  unsafe { value.cast::<String>() }.ok()
 }

@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod js_ref;
 mod payload;
 pub mod tag_cache;
 pub mod types;

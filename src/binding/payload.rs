@@ -1,11 +1,13 @@
 //! The payload the binding stores: a JS `Buffer`, kept by reference when it owns its memory.
 
 use std::ptr;
+use std::sync::OnceLock;
 
 use napi::bindgen_prelude::*;
 use napi::{check_status, sys, JsValue};
 use parking_lot::Mutex;
 
+use super::js_ref::JsRef;
 use crate::store::Payload;
 
 /// A JS Buffer held by a napi reference. napi's `Buffer` drops its reference safely from any
@@ -14,6 +16,9 @@ use crate::store::Payload;
 pub struct JsBuffer {
   buffer: Mutex<Buffer>,
   len: usize,
+  /// The frozen `CacheEntry` object a fresh hit returns, built on the first such hit (the
+  /// entry's metadata never changes once stored), so a hit creates no JS values.
+  fresh_entry: OnceLock<JsRef>,
 }
 
 impl JsBuffer {
@@ -35,6 +40,7 @@ impl JsBuffer {
     Ok(Some(JsBuffer {
       len: buffer.len(),
       buffer: Mutex::new(buffer),
+      fresh_entry: OnceLock::new(),
     }))
   }
 
@@ -45,6 +51,16 @@ impl JsBuffer {
     let raw = unsafe { Buffer::to_napi_value(env.raw(), taken)? };
     *guard = unsafe { Buffer::from_napi_value(env.raw(), raw)? };
     unsafe { Buffer::from_napi_value(env.raw(), raw) }
+  }
+
+  /// The cached fresh-hit object, if a hit built one.
+  pub fn fresh_entry(&self) -> Option<&JsRef> {
+    self.fresh_entry.get()
+  }
+
+  /// Caches the fresh-hit object (the first one wins).
+  pub fn keep_fresh_entry(&self, entry: JsRef) {
+    let _ = self.fresh_entry.set(entry);
   }
 }
 
@@ -103,6 +119,7 @@ impl Payload for JsBuffer {
     JsBuffer {
       len: bytes.len(),
       buffer: Mutex::new(Buffer::from(bytes)),
+      fresh_entry: OnceLock::new(),
     }
   }
 }

@@ -6,11 +6,12 @@ use napi::bindgen_prelude::{
   Array, Either3, Env, Function, JsObjectValue, Null, Object, PromiseRaw, ToNapiValue, Undefined,
   Unknown,
 };
-use napi::{JsValue, ValueType};
+use napi::{sys, JsValue, ValueType};
 use napi_derive::napi;
 
-use super::convert::{opt_input, to_input};
+use super::convert::{js_string, opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
+use super::js_ref::{JsHome, JsRef};
 use super::payload::JsBuffer;
 use super::types::{CacheEntry, CacheLifeProfile, TagCacheStats};
 use crate::cache::{Cache, Hit, Lookup, SharedWrite};
@@ -38,6 +39,8 @@ use crate::input::Input;
 #[napi]
 pub struct TagCache {
   inner: Arc<Cache<JsBuffer>>,
+  /// Where this cache's JS references live (entries dropped off-thread are swept here).
+  home: Arc<JsHome>,
 }
 
 type Engine = Arc<Cache<JsBuffer>>;
@@ -95,9 +98,18 @@ fn after_write<'env, V: ToNapiValue + Send + 'static>(
   }
 }
 
-fn to_entry(env: &Env, hit: Hit<JsBuffer>) -> Result<CacheEntry> {
+/// A hit as a `CacheEntry` object. A fresh hit returns the entry's cached, frozen object
+/// (built on its first fresh hit: the metadata of a stored entry never changes), so it
+/// creates no JS values; stale hits get a new object, since their `status` varies.
+fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
   let Hit { entry, freshness } = hit;
-  Ok(CacheEntry {
+  let fresh = freshness == Freshness::Fresh;
+  if fresh {
+    if let Some(cached) = entry.value.fresh_entry() {
+      return Ok(Made(cached.value(env).js()?));
+    }
+  }
+  let object = CacheEntry {
     value: entry.value.to_js(env).js()?,
     tags: entry.meta.tags.clone(),
     stale: entry.meta.stale,
@@ -110,7 +122,28 @@ fn to_entry(env: &Env, hit: Hit<JsBuffer>) -> Result<CacheEntry> {
       "fresh"
     },
     revalidated: freshness == Freshness::StaleByTag,
-  })
+  };
+  let raw = unsafe { CacheEntry::to_napi_value(env.raw(), object) }.js()?;
+  if fresh {
+    // Frozen, as every fresh hit shares it (Next's built-in shares its entries' tags too).
+    let mut object = Object::from_raw(env.raw(), raw);
+    let mut tags: Object = object.get_named_property("tags").js()?;
+    tags.freeze().js()?;
+    object.freeze().js()?;
+    entry
+      .value
+      .keep_fresh_entry(JsRef::new(home, env, raw).js()?);
+  }
+  Ok(Made(raw))
+}
+
+/// A JS value made in the current call (a `napi_value` of its scope), returned as is.
+pub struct Made(sys::napi_value);
+
+impl ToNapiValue for Made {
+  unsafe fn to_napi_value(_: sys::napi_env, made: Self) -> napi::Result<sys::napi_value> {
+    Ok(made.0)
+  }
 }
 
 /// A clock anchored to `performance.timeOrigin + performance.now()`, the clock Next stamps
@@ -135,19 +168,21 @@ fn lookup_tags(value: Option<&Unknown>) -> Result<Vec<String>> {
       let mut tags = Vec::with_capacity(array.len().min(64) as usize);
       let mut simple = array.len() <= 4096;
       for i in 0..array.len().min(4096) {
-        match array.get::<Unknown>(i).js()? {
-          Some(item) if item.get_type().js()? == ValueType::String => {
-            let tag: String = unsafe { item.cast() }.js()?;
-            if tag.is_empty() || tag.len() > 4 * crate::tags::MAX_SOFT_TAG_LENGTH {
-              continue;
-            }
-            tags.push(match crate::tags::encode_header_safe(&tag) {
-              std::borrow::Cow::Borrowed(_) => tag,
-              std::borrow::Cow::Owned(encoded) => encoded,
-            });
-          }
-          _ => simple = false,
+        let tag = match array.get::<Unknown>(i).js()? {
+          Some(item) => js_string(&item),
+          None => None,
+        };
+        let Some(tag) = tag else {
+          simple = false;
+          continue;
+        };
+        if tag.is_empty() || tag.len() > 4 * crate::tags::MAX_SOFT_TAG_LENGTH {
+          continue;
         }
+        tags.push(match crate::tags::encode_header_safe(&tag) {
+          std::borrow::Cow::Borrowed(_) => tag,
+          std::borrow::Cow::Owned(encoded) => encoded,
+        });
       }
       if simple {
         return Ok(tags);
@@ -158,6 +193,9 @@ fn lookup_tags(value: Option<&Unknown>) -> Result<Vec<String>> {
 }
 
 fn string_arg(value: &Unknown, what: &str) -> Result<String> {
+  if let Some(s) = js_string(value) {
+    return Ok(s);
+  }
   match to_input(value).js()? {
     Input::String(s) => Ok(s),
     other => Err(JsError::new(
@@ -183,6 +221,7 @@ impl TagCache {
     let clock = next_clock(&env).unwrap_or_default();
     Ok(TagCache {
       inner: Arc::new(Cache::from_input(&options, clock).js()?),
+      home: JsHome::here(&env),
     })
   }
 
@@ -199,14 +238,15 @@ impl TagCache {
   ) -> napi::Result<Unknown<'env>> {
     match self.lookup(&key, soft_tags.as_ref()) {
       Err(err) => settle::<()>(env, Err(err)),
-      Ok((_, _, Lookup::Hit(hit))) => settle(env, to_entry(env, hit).map(Some)),
-      Ok((_, _, Lookup::Miss)) => settle(env, Ok(None::<CacheEntry>)),
+      Ok((_, _, Lookup::Hit(hit))) => settle(env, to_entry(env, &self.home, hit).map(Some)),
+      Ok((_, _, Lookup::Miss)) => settle(env, Ok(None::<Made>)),
       Ok((key, soft_tags, Lookup::Shared)) => {
         let engine = self.inner.clone();
+        let home = self.home.clone();
         on_shared(
           env,
           async move { engine.get_shared(&key, &soft_tags).await },
-          |env, hit| hit.map(|h| to_entry(env, h)).transpose(),
+          move |env, hit| hit.map(|h| to_entry(env, &home, h)).transpose(),
         )
       }
     }
@@ -222,9 +262,9 @@ impl TagCache {
     env: &Env,
     #[napi(ts_arg_type = "string")] key: Unknown,
     #[napi(ts_arg_type = "string[]")] soft_tags: Option<Unknown>,
-  ) -> Result<Either3<CacheEntry, Null, Undefined>> {
+  ) -> Result<Either3<Made, Null, Undefined>> {
     Ok(match self.lookup(&key, soft_tags.as_ref())?.2 {
-      Lookup::Hit(hit) => Either3::A(to_entry(env, hit)?),
+      Lookup::Hit(hit) => Either3::A(to_entry(env, &self.home, hit)?),
       Lookup::Miss => Either3::B(Null),
       Lookup::Shared => Either3::C(()),
     })
@@ -236,6 +276,7 @@ impl TagCache {
     key: &Unknown,
     soft_tags: Option<&Unknown>,
   ) -> Result<(String, Vec<String>, Lookup<JsBuffer>)> {
+    self.home.sweep();
     let key = string_arg(key, "key")?;
     let soft_tags = lookup_tags(soft_tags)?;
     let found = self.inner.get(&key, &soft_tags).js()?;
@@ -267,6 +308,7 @@ impl TagCache {
     value: &Unknown,
     meta: Option<&Unknown>,
   ) -> Result<Option<SharedWrite>> {
+    self.home.sweep();
     let key = string_arg(key, "key")?;
     let Some(bytes) = JsBuffer::from_js(value).js()? else {
       return Err(JsError::new(
@@ -437,6 +479,7 @@ impl TagCache {
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn close<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
     self.inner.close();
+    self.home.sweep();
     settle(env, Ok(()))
   }
 }
