@@ -106,7 +106,10 @@ export declare class TagCache {
   close(): Promise<void>
 }
 
-/** An entry returned by `get`. */
+/**
+ * An entry returned by `get` / `peek`. Fresh hits of one stored entry return the same
+ * frozen object (no allocation per hit); stale hits return a new one.
+ */
 export interface CacheEntry {
   /**
    * The stored bytes: the Buffer given to `set` (or the store's copy of a pooled one), the

@@ -80,7 +80,8 @@ pub struct TagDurations {
   pub expire: Option<f64>,
 }
 
-/// An entry returned by `get`.
+/// An entry returned by `get` / `peek`. Fresh hits of one stored entry return the same
+/// frozen object (no allocation per hit); stale hits return a new one.
 #[napi(object, object_from_js = false)]
 pub struct CacheEntry {
   /// The stored bytes: the Buffer given to `set` (or the store's copy of a pooled one), the
