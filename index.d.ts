@@ -40,7 +40,8 @@ export declare class TagCache {
    * The entry for `key`, or `null` when missing, past `expire`, or when one of its tags or
    * of `softTags` (Next's implicit `_N_T_` tags) expired after it was written.
    * `status: 'stale'` when past `revalidate` or when a tag was revalidated with a profile
-   * (stale-while-revalidate). The returned `value` is the Buffer given to `set`.
+   * (stale-while-revalidate). `value` is the store's Buffer, the same object on every hit
+   * of one stored entry (not a copy): do not modify it.
    */
   get(key: string, softTags?: string[]): Promise<CacheEntry | null>
   /**
@@ -53,13 +54,22 @@ export declare class TagCache {
   /**
    * Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
    * `{ stale, revalidate, expire }`) or explicit `stale` / `revalidate` / `expire` seconds
-   * (missing ones inherit from `default`); `timestamp?` ms (default now). A Buffer that
-   * owns its memory is kept by reference, not copied: do not modify it afterwards (a view
-   * into a larger ArrayBuffer, such as a small pooled Buffer, is copied).
+   * (missing ones inherit from `default`); `timestamp?` ms (default now). `value` is a
+   * Buffer / Uint8Array, or an array of them (a stream's chunks, in order); the store keeps
+   * its own copy of the bytes, so the caller may reuse `value`.
    * Rejects with `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`, `ERR_UNKNOWN_PROFILE`,
    * `ERR_INVALID_CACHE_LIFE`, `ERR_INVALID_OPTIONS`, `ERR_VALUE_TOO_LARGE`, `ERR_CLOSED`.
    */
-  set(key: string, value: Buffer | Uint8Array, meta?: SetMeta): Promise<void>
+  set(key: string, value: Buffer | Uint8Array | Array<Buffer | Uint8Array>, meta?: SetMeta): Promise<void>
+  /**
+   * `set` with the fields of a Next.js cache entry as arguments, in Next's units (seconds,
+   * `timestamp` in **ms**): `setNextEntry(key, value, entry.tags, entry.stale,
+   * entry.revalidate, entry.expire, entry.timestamp)` stores what `set(key, value, { tags,
+   * stale, revalidate, expire, timestamp })` stores, and rejects with the same codes. The
+   * Next adapters use it: reading an options object through napi costs more than the rest
+   * of a `set`.
+   */
+  setNextEntry(key: string, value: Buffer | Uint8Array | Array<Buffer | Uint8Array>, tags: string[], stale: number, revalidate: number, expire: number, timestamp: number): Promise<void>
   /** Removes one entry. Resolves to `true` if there was one. */
   delete(key: string): Promise<boolean>
   /**
@@ -112,8 +122,8 @@ export declare class TagCache {
  */
 export interface CacheEntry {
   /**
-   * The stored bytes: the Buffer given to `set` (or the store's copy of a pooled one), the
-   * same object on every hit. Do not modify it.
+   * The stored bytes (a copy of what `set` was given), the same Buffer on every hit of one
+   * stored entry. Do not modify it.
    */
   value: Buffer
   /** The entry's own tags (soft tags are never stored). */

@@ -92,15 +92,13 @@ describe('cacheLife profiles', () => {
 })
 
 describe('get and set', () => {
-  test('round trip: the same Buffer, exact float timestamp, the profile timings', async () => {
+  test('round trip: the bytes, exact float timestamp, the profile timings', async () => {
     const cache = new TagCache()
-    // A Buffer with a memory of its own is kept by reference (pooled ones are copied, below).
-    const buf = Buffer.allocUnsafeSlow(5)
-    buf.write('hello')
+    const buf = Buffer.from('hello')
     const timestamp = now() - 0.123456
     await cache.set('k', buf, { tags: ['a', 'b'], profile: 'hours', timestamp })
     const entry = await cache.get('k')
-    expect(entry.value).toBe(buf)
+    expect(entry.value).toEqual(buf)
     expect(entry).toMatchObject({
       tags: ['a', 'b'],
       stale: 300,
@@ -136,20 +134,27 @@ describe('get and set', () => {
     expect(await cache.get('k')).toMatchObject({ revalidate: 900, expire: 600 })
   })
 
-  test('a Buffer that owns its memory is kept, a pooled view is copied once', async () => {
+  test('the store keeps its own copy; chunks are joined; hits return one Buffer', async () => {
     const cache = new TagCache()
     const own = Buffer.alloc(10_000, 1)
     const pooled = Buffer.from('small') // a view into Node's shared 8 KiB pool
     expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength)
     await cache.set('own', own)
     await cache.set('pooled', pooled)
-    expect((await cache.get('own')).value).toBe(own)
+    await cache.set('chunks', [Buffer.from('ab'), new Uint8Array([99]), Buffer.alloc(0)])
+    own.fill(2) // the caller may reuse what it gave
+    const hit = (await cache.get('own')).value
+    expect(hit).not.toBe(own)
+    expect(hit.equals(Buffer.alloc(10_000, 1))).toBe(true)
     const copy = (await cache.get('pooled')).value
-    expect(copy).not.toBe(pooled)
     expect(copy.toString()).toBe('small')
     expect(copy.buffer.byteLength).toBe(5)
     expect((await cache.get('pooled')).value).toBe(copy)
-    expect(cache.stats().bytes).toBe(3 + 10_000 + 96 + 6 + 5 + 96)
+    expect((await cache.get('chunks')).value.toString()).toBe('abc')
+    expect(cache.stats().bytes).toBe(3 + 10_000 + 96 + 6 + 5 + 96 + 6 + 3 + 96)
+    const bad = await rejection(cache.set('k', [Buffer.from('a'), 'b']))
+    expect(bad.code).toBe('ERR_INVALID_OPTIONS')
+    expect(bad.message).toMatch(/a Buffer, a Uint8Array or an array of them, got array/)
   })
 
   test('peek answers synchronously: the entry, or null; it counts like get', async () => {
@@ -182,6 +187,29 @@ describe('get and set', () => {
     // A new set is a new entry with a new object.
     await cache.set('k', value('y'), { tags: ['t'] })
     expect(cache.peek('k').value.toString()).toBe('y')
+  })
+
+  test('setNextEntry stores what set stores, with the same errors', async () => {
+    const cache = new TagCache()
+    const timestamp = now() - 0.5
+    await cache.setNextEntry('a', [Buffer.from('v')], ['t'], 30, 60, 600, timestamp)
+    await cache.set('b', Buffer.from('v'), {
+      tags: ['t'],
+      stale: 30,
+      revalidate: 60,
+      expire: 600,
+      timestamp,
+    })
+    const { value: _a, ...a } = await cache.get('a')
+    const { value: _b, ...b } = await cache.get('b')
+    expect(a).toEqual(b)
+    expect(a).toMatchObject({ tags: ['t'], stale: 30, revalidate: 60, expire: 600, timestamp })
+    const badTag = await rejection(cache.setNextEntry('c', Buffer.from('v'), [''], 30, 60, 600, 1))
+    expect(badTag.code).toBe('ERR_INVALID_TAG')
+    const badTime = await rejection(cache.setNextEntry('c', Buffer.from('v'), [], '30', 60, 600, 1))
+    expect(badTime).toMatchObject({ code: 'ERR_INVALID_CACHE_LIFE' })
+    expect(badTime.message).toMatch(/meta\.stale/)
+    expect(cache.peek('c')).toBeNull()
   })
 
   test('a Uint8Array is accepted as a value', async () => {

@@ -15,24 +15,19 @@ const { createFailureLog } = require('./log.js')
 
 const isDev = () => Boolean(process.env.__NEXT_DEV_SERVER) || process.env.NODE_ENV === 'development'
 
-/** Reads a stream to its end into one Buffer of its own (not a slice of a shared pool). */
+/**
+ * Reads a stream to its end: its chunks, which the engine copies into one entry (no
+ * intermediate JS Buffer); a single chunk is passed as is.
+ */
 async function drain(stream) {
   const reader = stream.getReader()
   const chunks = []
-  let total = 0
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
     chunks.push(value)
-    total += value.byteLength
   }
-  const out = Buffer.allocUnsafeSlow(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
+  return chunks.length === 1 ? chunks[0] : chunks
 }
 
 /** A new stream per hit, over the stored bytes (Next's `streamFromBuffer`). */
@@ -105,13 +100,15 @@ function createUseCacheHandler(options) {
         }
         if (entry.expire === 0 && !isDev()) return
         const value = await drain(entry.value)
-        await getEngine().set(cacheKey, value, {
-          tags: entry.tags,
-          stale: entry.stale,
-          revalidate: entry.revalidate,
-          expire: entry.expire,
-          timestamp: entry.timestamp,
-        })
+        await getEngine().setNextEntry(
+          cacheKey,
+          value,
+          entry.tags,
+          entry.stale,
+          entry.revalidate,
+          entry.expire,
+          entry.timestamp,
+        )
       } catch (err) {
         logFailure('set', err)
       } finally {

@@ -26,7 +26,10 @@ fn convert(value: &Unknown, depth: usize) -> Result<Input> {
     ValueType::Null => Input::Null,
     ValueType::Boolean => Input::Bool(unsafe { value.cast::<bool>()? }),
     ValueType::Number => Input::Number(unsafe { value.cast::<f64>()? }),
-    ValueType::String => Input::String(unsafe { value.cast::<String>()? }),
+    ValueType::String => Input::String(match js_string(value) {
+      Some(s) => s,
+      None => unsafe { value.cast::<String>()? },
+    }),
     ValueType::Object if depth >= MAX_DEPTH => Input::Other("object nested too deeply"),
     ValueType::Object => {
       let object: Object = unsafe { value.cast()? };
@@ -89,4 +92,15 @@ pub fn js_string(value: &Unknown) -> Option<String> {
     return Some(unsafe { String::from_utf8_unchecked(buf[..written].to_vec()) });
   }
   unsafe { value.cast::<String>() }.ok()
+}
+
+/// A number argument as `Input` (one napi call); anything else through the generic walk, so
+/// the engine's error can describe it.
+pub fn number_input(value: &Unknown) -> Result<Input> {
+  let raw = value.value();
+  let mut n = 0f64;
+  if unsafe { sys::napi_get_value_double(raw.env, raw.value, &mut n) } == sys::Status::napi_ok {
+    return Ok(Input::Number(n));
+  }
+  to_input(value)
 }

@@ -1,4 +1,5 @@
-//! The payload the binding stores: a JS `Buffer`, kept by reference when it owns its memory.
+//! The payload the binding stores: bytes copied from JS on `set` (or read from Redis), which
+//! become one JS `Buffer` on the first hit and stay that same Buffer for every later hit.
 
 use std::ptr;
 use std::sync::OnceLock;
@@ -10,9 +11,10 @@ use parking_lot::Mutex;
 use super::js_ref::JsRef;
 use crate::store::Payload;
 
-/// A JS Buffer held by a napi reference. napi's `Buffer` drops its reference safely from any
-/// thread. It has no by-reference conversion back to JS, so `to_js` takes the reference out,
-/// converts it (which yields the same JS object) and re-takes a reference on that object.
+/// An entry's bytes: Rust-owned until the first hit hands them to JS as an external Buffer
+/// (no copy), then that Buffer, held by a napi reference (which napi drops safely from any
+/// thread). Copying on `set` is one memcpy; keeping the caller's Buffer by reference instead
+/// cost a napi reference and a finalizer per entry, more time and memory than the copy.
 pub struct JsBuffer {
   buffer: Mutex<Buffer>,
   len: usize,
@@ -22,29 +24,34 @@ pub struct JsBuffer {
 }
 
 impl JsBuffer {
-  /// Keeps `value` (a Buffer or Uint8Array) by reference when it spans its whole
-  /// ArrayBuffer. A view into a larger one (small Buffers share Node's 8 KiB pool) is
-  /// copied, so the store never keeps alive memory it does not count. `Ok(None)` when
-  /// `value` is not a Uint8Array.
+  /// Copies `value`: a Buffer / Uint8Array, or an array of them (a stream's chunks, joined
+  /// here without an intermediate JS Buffer). `Ok(None)` for anything else.
   pub fn from_js(value: &Unknown) -> Result<Option<Self>> {
     let raw = value.value();
-    let Some(partial) = uint8_view(raw.env, raw.value)? else {
+    if let Some(bytes) = uint8_bytes(raw.env, raw.value)? {
+      return Ok(Some(Self::from_bytes(bytes.to_vec())));
+    }
+    let mut is_array = false;
+    check_status!(unsafe { sys::napi_is_array(raw.env, raw.value, &mut is_array) })?;
+    if !is_array {
       return Ok(None);
-    };
-    let buffer = if partial {
-      let view: BufferSlice = unsafe { value.cast()? };
-      Buffer::from(view.to_vec())
-    } else {
-      unsafe { value.cast::<Buffer>()? }
-    };
-    Ok(Some(JsBuffer {
-      len: buffer.len(),
-      buffer: Mutex::new(buffer),
-      fresh_entry: OnceLock::new(),
-    }))
+    }
+    let mut count = 0u32;
+    check_status!(unsafe { sys::napi_get_array_length(raw.env, raw.value, &mut count) })?;
+    let mut chunks = Vec::with_capacity(count.min(1024) as usize);
+    for i in 0..count {
+      let mut item = ptr::null_mut();
+      check_status!(unsafe { sys::napi_get_element(raw.env, raw.value, i, &mut item) })?;
+      match uint8_bytes(raw.env, item)? {
+        Some(bytes) => chunks.push(bytes),
+        None => return Ok(None),
+      }
+    }
+    Ok(Some(Self::from_bytes(chunks.concat())))
   }
 
-  /// The stored Buffer, as the same JS object every time (no copy). JS thread only.
+  /// The entry's Buffer, the same JS object on every call (made from the bytes, without a
+  /// copy, on the first). JS thread only.
   pub fn to_js(&self, env: &Env) -> Result<Buffer> {
     let mut guard = self.buffer.lock();
     let taken = std::mem::take(&mut *guard);
@@ -64,9 +71,9 @@ impl JsBuffer {
   }
 }
 
-/// For a Uint8Array (Buffers are), whether it covers only part of its ArrayBuffer; `None`
-/// for anything else.
-fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Result<Option<bool>> {
+/// The bytes a Uint8Array (Buffers are) views; `None` for anything else. The slice is valid
+/// while the JS value is, that is during the current call.
+fn uint8_bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Result<Option<&'a [u8]>> {
   let mut is_typed_array = false;
   check_status!(
     unsafe { sys::napi_is_typedarray(env, value, &mut is_typed_array) },
@@ -97,12 +104,13 @@ fn uint8_view(env: sys::napi_env, value: sys::napi_value) -> Result<Option<bool>
   if kind != sys::TypedarrayType::uint8_array {
     return Ok(None);
   }
-  let mut total = 0usize;
-  check_status!(
-    unsafe { sys::napi_get_arraybuffer_info(env, array_buffer, &mut data, &mut total) },
-    "Failed to read the Buffer's ArrayBuffer"
-  )?;
-  Ok(Some(offset != 0 || length != total))
+  if length == 0 || data.is_null() {
+    return Ok(Some(&[]));
+  }
+  // `data` already points at the view's first byte (offset applied).
+  Ok(Some(unsafe {
+    std::slice::from_raw_parts(data.cast::<u8>(), length)
+  }))
 }
 
 impl Payload for JsBuffer {

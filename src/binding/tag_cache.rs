@@ -9,7 +9,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, JsValue, ValueType};
 use napi_derive::napi;
 
-use super::convert::{js_string, opt_input, to_input};
+use super::convert::{js_string, number_input, opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
 use super::js_ref::{JsHome, JsRef};
 use super::payload::JsBuffer;
@@ -228,7 +228,8 @@ impl TagCache {
   /// The entry for `key`, or `null` when missing, past `expire`, or when one of its tags or
   /// of `softTags` (Next's implicit `_N_T_` tags) expired after it was written.
   /// `status: 'stale'` when past `revalidate` or when a tag was revalidated with a profile
-  /// (stale-while-revalidate). The returned `value` is the Buffer given to `set`.
+  /// (stale-while-revalidate). `value` is the store's Buffer, the same object on every hit
+  /// of one stored entry (not a copy): do not modify it.
   #[napi(catch_unwind, ts_return_type = "Promise<CacheEntry | null>")]
   pub fn get<'env>(
     &self,
@@ -285,9 +286,9 @@ impl TagCache {
 
   /// Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
   /// `{ stale, revalidate, expire }`) or explicit `stale` / `revalidate` / `expire` seconds
-  /// (missing ones inherit from `default`); `timestamp?` ms (default now). A Buffer that
-  /// owns its memory is kept by reference, not copied: do not modify it afterwards (a view
-  /// into a larger ArrayBuffer, such as a small pooled Buffer, is copied).
+  /// (missing ones inherit from `default`); `timestamp?` ms (default now). `value` is a
+  /// Buffer / Uint8Array, or an array of them (a stream's chunks, in order); the store keeps
+  /// its own copy of the bytes, so the caller may reuse `value`.
   /// Rejects with `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`, `ERR_UNKNOWN_PROFILE`,
   /// `ERR_INVALID_CACHE_LIFE`, `ERR_INVALID_OPTIONS`, `ERR_VALUE_TOO_LARGE`, `ERR_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -295,32 +296,60 @@ impl TagCache {
     &self,
     env: &'env Env,
     #[napi(ts_arg_type = "string")] key: Unknown,
-    #[napi(ts_arg_type = "Buffer | Uint8Array")] value: Unknown,
+    #[napi(ts_arg_type = "Buffer | Uint8Array | Array<Buffer | Uint8Array>")] value: Unknown,
     #[napi(ts_arg_type = "SetMeta")] meta: Option<Unknown>,
   ) -> napi::Result<Unknown<'env>> {
-    let result = self.set_entry(&key, &value, meta.as_ref());
+    let result = opt_input(meta.as_ref())
+      .js()
+      .and_then(|meta| self.set_entry(&key, &value, &meta));
     after_write(env, &self.inner, result.map(|write| ((), write)))
   }
 
-  fn set_entry(
+  /// `set` with the fields of a Next.js cache entry as arguments, in Next's units (seconds,
+  /// `timestamp` in **ms**): `setNextEntry(key, value, entry.tags, entry.stale,
+  /// entry.revalidate, entry.expire, entry.timestamp)` stores what `set(key, value, { tags,
+  /// stale, revalidate, expire, timestamp })` stores, and rejects with the same codes. The
+  /// Next adapters use it: reading an options object through napi costs more than the rest
+  /// of a `set`.
+  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  #[allow(clippy::too_many_arguments)]
+  pub fn set_next_entry<'env>(
     &self,
-    key: &Unknown,
-    value: &Unknown,
-    meta: Option<&Unknown>,
-  ) -> Result<Option<SharedWrite>> {
+    env: &'env Env,
+    #[napi(ts_arg_type = "string")] key: Unknown,
+    #[napi(ts_arg_type = "Buffer | Uint8Array | Array<Buffer | Uint8Array>")] value: Unknown,
+    #[napi(ts_arg_type = "string[]")] tags: Unknown,
+    #[napi(ts_arg_type = "number")] stale: Unknown,
+    #[napi(ts_arg_type = "number")] revalidate: Unknown,
+    #[napi(ts_arg_type = "number")] expire: Unknown,
+    #[napi(ts_arg_type = "number")] timestamp: Unknown,
+  ) -> napi::Result<Unknown<'env>> {
+    let result = (|| {
+      let meta = Input::Object(vec![
+        ("tags".into(), to_input(&tags).js()?),
+        ("stale".into(), number_input(&stale).js()?),
+        ("revalidate".into(), number_input(&revalidate).js()?),
+        ("expire".into(), number_input(&expire).js()?),
+        ("timestamp".into(), number_input(&timestamp).js()?),
+      ]);
+      self.set_entry(&key, &value, &meta)
+    })();
+    after_write(env, &self.inner, result.map(|write| ((), write)))
+  }
+
+  fn set_entry(&self, key: &Unknown, value: &Unknown, meta: &Input) -> Result<Option<SharedWrite>> {
     self.home.sweep();
     let key = string_arg(key, "key")?;
     let Some(bytes) = JsBuffer::from_js(value).js()? else {
       return Err(JsError::new(
         ErrorCode::InvalidOptions.as_str(),
         format!(
-          "value must be a Buffer or Uint8Array, got {}",
+          "value must be a Buffer, a Uint8Array or an array of them, got {}",
           to_input(value).js()?.describe()
         ),
       ));
     };
-    let meta = opt_input(meta).js()?;
-    self.inner.set(key, bytes, &meta).js()
+    self.inner.set(key, bytes, meta).js()
   }
 
   /// Removes one entry. Resolves to `true` if there was one.

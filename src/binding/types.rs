@@ -84,8 +84,8 @@ pub struct TagDurations {
 /// frozen object (no allocation per hit); stale hits return a new one.
 #[napi(object, object_from_js = false)]
 pub struct CacheEntry {
-  /// The stored bytes: the Buffer given to `set` (or the store's copy of a pooled one), the
-  /// same object on every hit. Do not modify it.
+  /// The stored bytes (a copy of what `set` was given), the same Buffer on every hit of one
+  /// stored entry. Do not modify it.
   pub value: Buffer,
   /// The entry's own tags (soft tags are never stored).
   pub tags: Vec<String>,
