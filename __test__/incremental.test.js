@@ -118,6 +118,23 @@ test('every value kind round-trips exactly (Buffers, Maps, undefined, null)', as
   }
 })
 
+test('a fresh page is deserialized once; a new set or a stale hit reads the bytes again', async () => {
+  const { engine, handler } = setup()
+  const page = (html) => ({ kind: 'APP_PAGE', html, headers: { 'x-next-cache-tags': 't' } })
+  const cacheControl = { revalidate: 60, expire: 3600 }
+  await handler.set('p', page('v1'), { cacheControl })
+  const first = await handler.get('p', { kind: 'APP_PAGE' })
+  const again = await handler.get('p', { kind: 'APP_PAGE' })
+  expect(again.value).toBe(first.value)
+  expect(again).not.toBe(first)
+  await handler.set('p', page('v2'), { cacheControl })
+  expect((await handler.get('p', { kind: 'APP_PAGE' })).value.html).toBe('v2')
+  await engine.revalidateTag('t', 'max')
+  const stale = await handler.get('p', { kind: 'APP_PAGE' })
+  expect(stale.value.html).toBe('v2')
+  expect(stale.lastModified).toBeLessThan(now() - 60_000)
+})
+
 test('cacheControl is returned as set was given it', async () => {
   const { handler } = setup()
   const cacheControl = { revalidate: 30, expire: 600 }

@@ -84,6 +84,12 @@ function createIncrementalCacheHandler(options) {
   let pendingRefresh
   let buildId
   const storageKey = (key) => (buildId ? `${buildId}:${key}` : key)
+  /**
+   * Deserialized values by engine entry: a fresh hit returns its entry's same frozen object,
+   * so a hot page is deserialized once, not per request (Next's built-in memory cache also
+   * hands out its stored value itself). Entries leave with their engine entry.
+   */
+  const decoded = new WeakMap()
 
   return class TagCacheIncrementalHandler {
     /** @param {object} [ctx] Next's CacheHandlerContext; kept, nothing else is done. */
@@ -107,7 +113,12 @@ function createIncrementalCacheHandler(options) {
         let entry = engine.peek(key, softTags)
         if (entry === undefined) entry = await engine.get(key, softTags)
         if (!entry) return null
-        const { value, cacheControl } = v8.deserialize(entry.value)
+        let data = decoded.get(entry)
+        if (!data) {
+          data = v8.deserialize(entry.value)
+          if (entry.status === 'fresh') decoded.set(entry, data)
+        }
+        const { value, cacheControl } = data
         const lastModified = entry.revalidated
           ? staleLastModified(value, ctx, cacheControl, performance.timeOrigin + performance.now())
           : entry.timestamp
