@@ -14,6 +14,7 @@ test('wires the use-cache handler, turns off Next memory caches, passes cacheLif
       cacheComponents: true,
       cacheLife: { blog: { revalidate: 60, expire: Infinity } },
       cacheHandlers: { custom: '/x.js' },
+      serverExternalPackages: ['sharp', 'tagcache'],
     },
     { maxMemoryBytes: 1024 },
   )
@@ -21,6 +22,7 @@ test('wires the use-cache handler, turns off Next memory caches, passes cacheLif
   expect(config).toMatchObject({
     cacheComponents: true,
     cacheMaxMemorySize: 0,
+    serverExternalPackages: ['sharp', 'tagcache'],
     cacheHandler: require.resolve('../next/incremental.js'),
     cacheHandlers: { custom: '/x.js', default: useCache, remote: useCache },
   })
@@ -29,6 +31,7 @@ test('wires the use-cache handler, turns off Next memory caches, passes cacheLif
     maxMemoryBytes: 1024,
     cacheLife: { blog: { revalidate: 60, expire: 4294967294 } },
   })
+  expect(withTagCache({}).serverExternalPackages).toEqual(['tagcache'])
 })
 
 test('bad options fail at config time with their code', () => {

@@ -6,8 +6,9 @@
  *
  * It sets `cacheHandlers.default` and `.remote` to `tagcache/next/use-cache` (under
  * `experimental` for Next 15), `cacheHandler` to `tagcache/next/incremental` (ISR, fetch,
- * route handlers) and `cacheMaxMemorySize: 0` (Next's own in-memory caches off: tagcache is
- * the cache), and hands the options, including the app's `cacheLife`, to the handlers
+ * route handlers), `cacheMaxMemorySize: 0` (Next's own in-memory caches off: tagcache is
+ * the cache) and adds `tagcache` to `serverExternalPackages` (Node loads the addon; the
+ * bundler would trace its loader's optional requires of other platforms' binaries), and hands the options, including the app's `cacheLife`, to the handlers
  * through `TAGCACHE_OPTIONS`. The options are validated here, so a typo fails `next build` /
  * `next start` at once with a coded error instead of turning every request into a miss.
  */
@@ -40,6 +41,9 @@ function withTagCache(nextConfig = {}, options = {}) {
     ...nextConfig,
     cacheHandler: require.resolve('./incremental.js'),
     cacheMaxMemorySize: 0,
+    serverExternalPackages: [
+      ...new Set([...(nextConfig.serverExternalPackages || []), 'tagcache']),
+    ],
   }
   if (nextMajor() >= 16) {
     wired.cacheHandlers = { ...nextConfig.cacheHandlers, default: useCache, remote: useCache }
