@@ -16,7 +16,8 @@ use crate::store::Payload;
 /// thread). Copying on `set` is one memcpy; keeping the caller's Buffer by reference instead
 /// cost a napi reference and a finalizer per entry, more time and memory than the copy.
 pub struct JsBuffer {
-  buffer: Mutex<Buffer>,
+  /// `None` once the fresh-hit object exists: it holds the Buffer, one reference is enough.
+  buffer: Mutex<Option<Buffer>>,
   len: usize,
   /// The frozen `CacheEntry` object a fresh hit returns, built on the first such hit (the
   /// entry's metadata never changes once stored), so a hit creates no JS values.
@@ -54,9 +55,15 @@ impl JsBuffer {
   /// copy, on the first). JS thread only.
   pub fn to_js(&self, env: &Env) -> Result<Buffer> {
     let mut guard = self.buffer.lock();
-    let taken = std::mem::take(&mut *guard);
+    let Some(taken) = guard.take() else {
+      drop(guard);
+      let Some(fresh) = self.fresh_entry.get() else {
+        return Err(Error::from_reason("an entry without bytes"));
+      };
+      return Object::from_raw(env.raw(), fresh.value(env)?).get_named_property("value");
+    };
     let raw = unsafe { Buffer::to_napi_value(env.raw(), taken)? };
-    *guard = unsafe { Buffer::from_napi_value(env.raw(), raw)? };
+    *guard = Some(unsafe { Buffer::from_napi_value(env.raw(), raw)? });
     unsafe { Buffer::from_napi_value(env.raw(), raw) }
   }
 
@@ -65,9 +72,12 @@ impl JsBuffer {
     self.fresh_entry.get()
   }
 
-  /// Caches the fresh-hit object (the first one wins).
+  /// Caches the fresh-hit object (the first one wins) and lets go of the Buffer, which the
+  /// object holds. JS thread only.
   pub fn keep_fresh_entry(&self, entry: JsRef) {
-    let _ = self.fresh_entry.set(entry);
+    if self.fresh_entry.set(entry).is_ok() {
+      *self.buffer.lock() = None;
+    }
   }
 }
 
@@ -118,15 +128,19 @@ impl Payload for JsBuffer {
     self.len
   }
 
+  /// The bytes, while Rust still holds them: `set` encodes an entry for Redis before any hit
+  /// can hand its Buffer over to the fresh-hit object (after that this sees no bytes).
   fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-    f(&self.buffer.lock())
+    let guard = self.buffer.lock();
+    debug_assert!(guard.is_some(), "with_bytes after the first fresh hit");
+    f(guard.as_deref().unwrap_or_default())
   }
 
   /// Rust-owned bytes (from Redis); they become one external JS Buffer on the first `to_js`.
   fn from_bytes(bytes: Vec<u8>) -> Self {
     JsBuffer {
       len: bytes.len(),
-      buffer: Mutex::new(Buffer::from(bytes)),
+      buffer: Mutex::new(Some(Buffer::from(bytes))),
       fresh_entry: OnceLock::new(),
     }
   }
