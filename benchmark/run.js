@@ -12,7 +12,7 @@
  *   options: --only=uc,isr,revalidate,memory,floor,e2e   --rounds=N   --write | --no-write   --debug
  *            --report-only (rewrite the docs from the last run's benchmark/results/latest.json)
  *
- * `e2e` (`next start` of examples/next-app under autocannon, about 2 minutes) is part of a full
+ * `e2e` (`next start` of examples/next-app under autocannon on two pages, about 3 minutes) is part of a full
  * run and left out of --quick unless asked for (--quick --only=e2e). A run of some scenarios
  * only (--only=…) that writes benchmark/results/latest.json keeps the other scenarios' results
  * of the run before.
@@ -129,7 +129,7 @@ const contenders = require('./lib/contenders')
 const { SIZES, sizeLabel } = require('./lib/workload')
 const { median } = require('./lib/measure')
 const report = require('./lib/report')
-const { runE2E } = require('./lib/e2e')
+const { runE2E, PAGES: E2E_PAGES } = require('./lib/e2e')
 
 let redisServer = null
 let currentChild = null
@@ -486,7 +486,9 @@ async function main() {
   if (only.includes('memory')) {
     const list = contenders.useCache.filter((c) => c.store === 'memory')
     const runnable = selectContenders('memory', list)
-    log(`memory: ${settings.memoryEntries} × 1 KiB through 'use cache' set, fresh process each`)
+    log(
+      `memory: ${settings.memoryEntries} × 1 KiB through 'use cache' set, then each read once, fresh process each`,
+    )
     for (const c of runnable) {
       const r = await runJob({
         type: 'memory',
@@ -501,8 +503,12 @@ async function main() {
         continue
       }
       results.memory[c.id] = r
+      const perEntry = (b) => `${Math.round(b / r.entries)} B/entry`
       log(
-        `  ${c.id.padEnd(18)} RSS +${(r.rssBytes / 1048576).toFixed(1)} MiB, heap+external +${(r.jsBytes / 1048576).toFixed(1)} MiB` +
+        `  ${c.id.padEnd(18)} after set: RSS +${(r.rssBytes / 1048576).toFixed(1)} MiB (${perEntry(r.rssBytes)}), heap+external +${(r.jsBytes / 1048576).toFixed(1)} MiB (${perEntry(r.jsBytes)})` +
+          (r.afterRead
+            ? `; after one read each: RSS ${perEntry(r.afterRead.rssBytes)}, heap+external ${perEntry(r.afterRead.jsBytes)}`
+            : '') +
           (r.retained ? '' : ' (entries were evicted!)'),
       )
     }
@@ -511,7 +517,7 @@ async function main() {
   if (only.includes('e2e')) {
     const e = settings.e2e
     log(
-      `e2e: next start of examples/next-app, autocannon ${e.connections} connections × ${e.durationS} s on /`,
+      `e2e: next start of examples/next-app, autocannon ${e.connections} connections × ${e.durationS} s on ${E2E_PAGES.map((p) => p.path).join(' and ')}`,
     )
     const r = await runE2E({
       settings: e,
@@ -520,7 +526,7 @@ async function main() {
       log,
       keepWork: flag('debug'),
     })
-    results.e2e = { settings: r.settings, rows: r.rows }
+    results.e2e = { settings: r.settings, pages: r.pages }
     for (const u of r.unavailable) results.unavailable.push({ scenario: 'e2e', ...u })
     for (const x of r.errors) results.errors.push({ scenario: 'e2e', ...x })
   }

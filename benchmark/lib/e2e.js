@@ -1,10 +1,13 @@
 'use strict'
 /**
- * End to end (issue #6): `next start` of examples/next-app under autocannon, for its page `/`
- * (a 'use cache' value inside a dynamic Suspense hole, so every request calls the 'use cache'
- * handler). Each configuration is a copy of the app in benchmark/.work/ (the example's own
- * files are never touched), built once with the repository's `next` and started on a free
- * loopback port, one server at a time, stopped by pid:
+ * End to end (issue #6): `next start` of examples/next-app under autocannon, for two pages
+ * (see PAGES): the example's `/` (one small 'use cache' value inside a dynamic Suspense
+ * hole, so every request calls the 'use cache' handler; its time is React's render) and
+ * `/bench-reads`, a page this file adds to the copies, whose dynamic hole reads 20 distinct
+ * 'use cache' values of 4–16 KiB, so that a request's time is mostly cache reads. Each
+ * configuration is a copy of the app in benchmark/.work/ (the example's own files are never
+ * touched), built once with the repository's `next` and started on a free loopback port, one
+ * server at a time, stopped by pid:
  *
  * - tagcache (memory): the app as it is (its next.config.js uses withTagCache);
  * - Next built-in (memory): the same app with a next.config.js without withTagCache;
@@ -40,14 +43,120 @@ module.exports = {
 ${CONFIG_BASE}  cacheHandlers: { default: require.resolve('./trieb-handler.js') },
 }
 `
+// trieb's handler as benchmark/lib/contenders.js builds it, with its gets counted (one
+// counter increment per call, read by /api/bench-counters): tagcache's are counted by its
+// engine, Next's built-in has no counter and is left as it is.
 const TRIEB_HANDLER = `// Written by benchmark/lib/e2e.js: as benchmark/lib/contenders.js builds the 'trieb' contender.
 const { getRedisCacheComponentsHandler } = require('@trieb.work/nextjs-turbo-redis-cache')
 
-module.exports = getRedisCacheComponentsHandler({
+const handler = getRedisCacheComponentsHandler({
   redisUrl: process.env.BENCH_REDIS_URL,
   keyPrefix: 'trieb-e2e:',
 })
+const counters = (globalThis[Symbol.for('tagcache.bench.counters')] ||= { gets: 0, hits: 0 })
+const get = handler.get.bind(handler)
+handler.get = async (...args) => {
+  counters.gets++
+  const entry = await get(...args)
+  if (entry) counters.hits++
+  return entry
+}
+module.exports = handler
 `
+
+/** The number of 'use cache' values /bench-reads reads per request. */
+const READS = 20
+
+/**
+ * /bench-reads: as the example's \`/\` reads its value (\`await connection()\` inside a Suspense
+ * hole, then the 'use cache' call), READS distinct 'use cache' components, each a
+ * 4–16 KiB string (sizes spread evenly) with cacheLife('hours') and a tag. Each stamp shows
+ * which render filled the entry, so that two requests in a row tell hits from refills.
+ */
+const BENCH_READS_PAGE = `// Written by benchmark/lib/e2e.js: a page whose time is mostly 'use cache' reads.
+import { Suspense } from 'react'
+import { connection } from 'next/server'
+import { cacheLife, cacheTag } from 'next/cache'
+
+const N = ${READS}
+
+function filler(size) {
+  let s = ''
+  while (s.length < size) s += Math.random().toString(36).slice(2)
+  return s.slice(0, size)
+}
+
+async function Block({ i }) {
+  'use cache'
+  cacheLife('hours')
+  cacheTag('bench-reads', \`bench-reads-\${i}\`)
+  const size = 4096 + Math.round((12288 * i) / (N - 1))
+  const stamp = \`\${new Date().toISOString()}|\${Math.random().toString(36).slice(2, 10)}\`
+  return (
+    <section>
+      <code data-stamp={\`b\${i}\`}>{stamp}</code>
+      <p>{filler(size)}</p>
+    </section>
+  )
+}
+
+async function Reads() {
+  await connection()
+  return (
+    <div>
+      {Array.from({ length: N }, (_, i) => (
+        <Block key={i} i={i} />
+      ))}
+    </div>
+  )
+}
+
+export default function BenchReads() {
+  return (
+    <main>
+      <h1>bench-reads</h1>
+      <Suspense fallback={<p>loading…</p>}>
+        <Reads />
+      </Suspense>
+    </main>
+  )
+}
+`
+
+/** The counters of a counted handler (trieb's copy), null elsewhere. */
+const COUNTERS_ROUTE = `// Written by benchmark/lib/e2e.js.
+import { connection } from 'next/server'
+
+export async function GET() {
+  await connection()
+  return Response.json(globalThis[Symbol.for('tagcache.bench.counters')] || null)
+}
+`
+
+/** Written into every copy. */
+const PAGE_FILES = {
+  'app/bench-reads/page.js': BENCH_READS_PAGE,
+  'app/api/bench-counters/route.js': COUNTERS_ROUTE,
+}
+
+/**
+ * The pages measured on each server, in this order. `values`: 'use cache' values a request
+ * reads; `stamps`: the data-stamp attributes that must not change between two requests.
+ */
+const PAGES = [
+  {
+    path: '/',
+    label: "/ (1 small 'use cache' value, render-bound)",
+    values: 1,
+    stamps: ['time'],
+  },
+  {
+    path: '/bench-reads',
+    label: `/bench-reads (${READS} 'use cache' values of 4–16 KiB)`,
+    values: READS,
+    stamps: Array.from({ length: READS }, (_, i) => `b${i}`),
+  },
+]
 
 /** The builds: one copy of the app each. */
 const BUILDS = {
@@ -127,7 +236,10 @@ function copyApp(name, files) {
     recursive: true,
     filter: (src) => !/[\\/](node_modules|\.next)$/.test(src),
   })
-  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text)
+  for (const [file, text] of Object.entries({ ...PAGE_FILES, ...files })) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+    fs.writeFileSync(path.join(dir, file), text)
+  }
   return dir
 }
 
@@ -136,9 +248,18 @@ async function get(url) {
   return { status: res.status, text: await res.text() }
 }
 
-/** The cached value the page rendered (the 'use cache' result inside the Suspense hole). */
-function stampOf(html) {
-  return /data-stamp="time">([^<]+)</.exec(html)?.[1] || null
+/**
+ * The cached values the page rendered (the 'use cache' results inside the Suspense hole),
+ * joined; null when one is missing.
+ */
+function stampsOf(html, names) {
+  const out = []
+  for (const name of names) {
+    const v = new RegExp(`data-stamp="${name}">([^<]+)<`).exec(html)?.[1]
+    if (!v) return null
+    out.push(v)
+  }
+  return out.join(' ')
 }
 
 function rssBytes(pid) {
@@ -150,6 +271,32 @@ function rssBytes(pid) {
   }
 }
 
+/** CPU time (user + system) of a process so far, ms; null when unknown. */
+function cpuMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Waits until a process uses less than 5% of a core over 200 ms (its requests are done), for
+ * at most `maxMs`.
+ */
+async function waitIdle(pid, maxMs = 15000) {
+  const end = Date.now() + maxMs
+  let last = cpuMs(pid)
+  while (last != null && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 200))
+    const now = cpuMs(pid)
+    if (now == null || now - last <= 10) return
+    last = now
+  }
+}
+
 function autocannonRun(autocannon, opts) {
   return new Promise((resolve, reject) => {
     autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)))
@@ -158,11 +305,13 @@ function autocannonRun(autocannon, opts) {
 
 /**
  * Runs the scenario. `settings`: { durationS, connections, warmupRequests }. Returns
- * { settings, rows: { id: row }, unavailable: [{ id, label, reason }], errors: [...] }.
+ * { settings, pages: { path: { label, values, rows: { id: row } } }, unavailable:
+ * [{ id, label, reason }], errors: [...] }.
  */
 async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) {
   const autocannon = require(path.join(benchDir, 'node_modules', 'autocannon'))
-  const out = { settings, rows: {}, unavailable: [], errors: [] }
+  const out = { settings, pages: {}, unavailable: [], errors: [] }
+  for (const p of PAGES) out.pages[p.path] = { label: p.label, values: p.values, rows: {} }
   let child = null
   const track = (c) => (child = c)
   const stopChild = () => {
@@ -222,13 +371,23 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
         c.close()
       }
       try {
-        out.rows[s.id] = await measureServer(s, dir)
-        const r = out.rows[s.id]
-        log(
-          `  ${s.id.padEnd(15)} ${Math.round(r.reqPerSec)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms` +
-            (r.errors || r.non2xx ? ` (${r.errors} errors, ${r.non2xx} non-2xx)` : '') +
-            (r.cached ? '' : ' (the page value changed between requests!)'),
-        )
+        await measureServer(s, dir, (page, r) => {
+          out.pages[page.path].rows[s.id] = r
+          const cmds = r.redisCommandsPerRequest
+          log(
+            `  ${s.id.padEnd(15)} ${page.path.padEnd(13)} ${Math.round(r.reqPerSec)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms` +
+              (r.handlerGetsPerRequest != null
+                ? `, ${r.handlerGetsPerRequest.toFixed(2)} handler gets/request (${r.handlerGetsSource})`
+                : '') +
+              (cmds != null
+                ? `, ${cmds.toFixed(2)} Redis commands/request (${Object.entries(r.redisCommands)
+                    .map(([c, n]) => `${c.toUpperCase()} ${(n / r.requestsSent).toFixed(2)}`)
+                    .join(', ')})`
+                : '') +
+              (r.errors || r.non2xx ? ` (${r.errors} errors, ${r.non2xx} non-2xx)` : '') +
+              (r.cached ? '' : ' (the page values changed between requests!)'),
+          )
+        })
       } catch (err) {
         out.errors.push({ id: s.id, label: s.label, error: err.message })
         log(`  ! ${s.id}: ${err.message}`)
@@ -243,7 +402,8 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
   }
   return out
 
-  async function measureServer(s, dir) {
+  /** Starts `s`'s server once and measures every page on it; `onPage(page, row)` per page. */
+  async function measureServer(s, dir, onPage) {
     const port = await freePort()
     const env = { ...baseEnv, ...(s.env ? s.env(redisUrl) : {}) }
     const server = spawn(
@@ -267,64 +427,17 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
     const tail = () => serverLog.trim().split('\n').filter(Boolean).slice(-4).join(' | ')
     try {
       const deadline = Date.now() + 60000
-      let first = null
       for (;;) {
         if (server.exitCode !== null) throw new Error(`next start exited: ${tail()}`)
         try {
-          first = await get(`${url}/`)
-          if (first.status === 200) break
+          if ((await get(`${url}/`)).status === 200) break
         } catch {}
         if (Date.now() > deadline) throw new Error(`next start did not answer: ${tail()}`)
         await new Promise((r) => setTimeout(r, 200))
       }
-      await autocannonRun(autocannon, {
-        url: `${url}/`,
-        connections: 8,
-        amount: settings.warmupRequests,
-      })
-      const a = await get(`${url}/`)
-      const b = await get(`${url}/`)
-      const stamp = stampOf(a.text)
-      const cached = Boolean(stamp) && stamp === stampOf(b.text) && stamp === stampOf(first.text)
-      const statsBefore = await tagcacheStats(url)
-      const redis = redisPort ? await redisLib.connect(redisPort) : null
-      const cmdsBefore = redis && s.store === 'redis' ? await redisLib.commandStats(redis) : null
-      const r = await autocannonRun(autocannon, {
-        url: `${url}/`,
-        connections: settings.connections,
-        duration: settings.durationS,
-      })
-      const cmdsAfter = cmdsBefore ? await redisLib.commandStats(redis) : null
-      redis?.close()
-      const statsAfter = await tagcacheStats(url)
-      const rss = rssBytes(server.pid)
-      const requests = r.requests.total
-      const cmds = cmdsBefore ? redisLib.commandDelta(cmdsBefore, cmdsAfter) : null
-      const gets =
-        statsBefore && statsAfter
-          ? statsAfter.hits +
-            statsAfter.misses +
-            statsAfter.staleHits -
-            (statsBefore.hits + statsBefore.misses + statsBefore.staleHits)
-          : null
-      return {
-        label: s.label,
-        store: s.store,
-        peer: Boolean(s.peer),
-        reqPerSec: requests / (r.duration || settings.durationS),
-        avgReqPerSec: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        latencyMean: r.latency.average,
-        requests,
-        errors: r.errors + r.timeouts,
-        non2xx: r.non2xx,
-        bytesPerRequest: requests ? r.throughput.total / requests : null,
-        cached,
-        handlerGetsPerRequest: gets != null && requests ? gets / requests : null,
-        redisCommandsPerRequest: cmds && requests ? cmds.total / requests : null,
-        redisCommands: cmds ? cmds.byCommand : null,
-        rssBytes: rss,
+      for (const page of PAGES) {
+        if (server.exitCode !== null) throw new Error(`next start exited: ${tail()}`)
+        onPage(page, await measurePage(s, url, page, server.pid))
       }
     } finally {
       if (server.exitCode === null && server.signalCode === null) {
@@ -345,6 +458,110 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
       track(null)
     }
   }
+
+  async function measurePage(s, url, page, pid) {
+    const pageUrl = `${url}${page.path}`
+    const first = await get(pageUrl)
+    if (first.status !== 200) throw new Error(`${page.path} answered ${first.status}`)
+    await autocannonRun(autocannon, {
+      url: pageUrl,
+      connections: 8,
+      amount: settings.warmupRequests,
+    })
+    // Two requests in a row, alone: the cached values must not change (hits, not refills),
+    // and with nothing else in flight each one calls the handler once per value.
+    const countersA = await handlerCounters(url)
+    const a = await get(pageUrl)
+    const countersB = await handlerCounters(url)
+    const b = await get(pageUrl)
+    const stamp = stampsOf(a.text, page.stamps)
+    const cached =
+      Boolean(stamp) &&
+      stamp === stampsOf(b.text, page.stamps) &&
+      stamp === stampsOf(first.text, page.stamps)
+    const alone = countersDelta(countersA, countersB)
+
+    const countersBefore = await handlerCounters(url)
+    const redis = redisPort && s.store === 'redis' ? await redisLib.connect(redisPort) : null
+    const cmdsBefore = redis ? await redisLib.commandStats(redis) : null
+    const r = await autocannonRun(autocannon, {
+      url: pageUrl,
+      connections: settings.connections,
+      duration: settings.durationS,
+    })
+    // The requests still in flight when autocannon stops are not in its count of completed
+    // requests, but the server finishes them: let it go idle, and count the server's work per
+    // request sent.
+    await waitIdle(pid)
+    const cmdsAfter = redis ? await redisLib.commandStats(redis) : null
+    redis?.close()
+    const countersAfter = await handlerCounters(url)
+    const rss = rssBytes(pid)
+    const requests = r.requests.total
+    const sent = Math.max(r.requests.sent || 0, requests)
+    const cmds = cmdsBefore ? redisLib.commandDelta(cmdsBefore, cmdsAfter) : null
+    const load = countersDelta(countersBefore, countersAfter)
+    const perRequest = (n) => (n != null && sent ? n / sent : null)
+    return {
+      label: s.label,
+      store: s.store,
+      peer: Boolean(s.peer),
+      reqPerSec: requests / (r.duration || settings.durationS),
+      avgReqPerSec: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      latencyMean: r.latency.average,
+      requests,
+      requestsSent: sent,
+      errors: r.errors + r.timeouts,
+      non2xx: r.non2xx,
+      bytesPerRequest: requests ? r.throughput.total / requests : null,
+      cached,
+      // Handler gets: tagcache's engine counters (its 'use cache' and ISR handlers share
+      // one engine, so a page's ISR lookup is in the count) or the counted trieb handler.
+      handlerGetsSource: load?.source ?? null,
+      handlerGetsPerRequest: perRequest(load?.gets),
+      handlerHitRatio: load?.gets ? load.hits / load.gets : null,
+      handlerGetsAlone: alone?.gets ?? null,
+      handlerHitsAlone: alone?.hits ?? null,
+      // Gets the engine sent to Redis (not answered by its in-process tier).
+      sharedReadsPerRequest: perRequest(load?.sharedReads),
+      redisCommandsPerRequest: cmds ? perRequest(cmds.total) : null,
+      redisCommands: cmds ? cmds.byCommand : null,
+      rssBytes: rss,
+    }
+  }
+}
+
+/** Differences of two `handlerCounters` readings, or null. */
+function countersDelta(a, b) {
+  if (!a || !b || a.source !== b.source) return null
+  const d = { source: a.source }
+  for (const k of ['gets', 'hits', 'sharedReads']) d[k] = a[k] == null ? null : b[k] - a[k]
+  return d
+}
+
+/**
+ * Cache handler counters of a server: tagcache's engine stats (`gets` = hits + misses;
+ * `staleHits` are part of `hits`) or the counted trieb handler's; null for Next's built-in.
+ */
+async function handlerCounters(url) {
+  const t = await tagcacheStats(url)
+  if (t) {
+    return {
+      source: "tagcache engine: 'use cache' + ISR",
+      gets: t.hits + t.misses,
+      hits: t.hits,
+      sharedReads: t.sharedReads ?? null,
+    }
+  }
+  try {
+    const r = await get(`${url}/api/bench-counters`)
+    const j = JSON.parse(r.text)
+    if (j && typeof j.gets === 'number')
+      return { source: "counted handler: 'use cache'", gets: j.gets, hits: j.hits }
+  } catch {}
+  return null
 }
 
 /** tagcache's counters from the example's /api/tagcache-stats (null when tagcache is unused). */
@@ -358,4 +575,4 @@ async function tagcacheStats(url) {
   }
 }
 
-module.exports = { runE2E, SERVERS }
+module.exports = { runE2E, SERVERS, PAGES }
