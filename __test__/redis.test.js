@@ -97,6 +97,15 @@ describe('the in-process tier in front of Redis', () => {
     expect((await b.get('k')).value.toString()).toBe('v2')
   })
 
+  test('with localTtlMs: 0 a read keeps no in-process copy (it could never answer)', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    await a.set('k', Buffer.from('v'), { tags: ['t'] })
+    for (let i = 0; i < 3; i++) expect((await b.get('k')).value.toString()).toBe('v')
+    expect(b.stats()).toMatchObject({ entries: 0, bytes: 0, sharedReads: 3, hits: 3 })
+  })
+
   test('peek answers from the tier, and says undefined when only Redis knows', async () => {
     const keyPrefix = prefix()
     const a = new TagCache({ redisUrl: redis.url, keyPrefix })

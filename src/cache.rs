@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
 use crate::options::{Options, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
+use crate::store::memory::entry_size;
 use crate::store::redis::{LogId, LogRead};
 use crate::store::{MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{
@@ -287,11 +288,24 @@ impl<V: Payload> Cache<V> {
         bytes
       });
       let now = self.now();
-      let (evicted, entry) = self
-        .store
-        .insert_at(key.to_string(), meta, V::from_bytes(value), now)
-        .ok()?;
-      self.counters.evictions.fetch_add(evicted as u64, Relaxed);
+      let value = V::from_bytes(value);
+      // With `localTtlMs: 0` a copy could never answer: keeping one would only churn the
+      // tier and release the replaced JS Buffer off the JS thread (a wake-up) on every read.
+      let entry = if self.options.local_ttl_ms > 0.0 {
+        let (evicted, entry) = self
+          .store
+          .insert_at(key.to_string(), meta, value, now)
+          .ok()?;
+        self.counters.evictions.fetch_add(evicted as u64, Relaxed);
+        entry
+      } else {
+        Arc::new(Stored {
+          size: entry_size(key, &meta, value.byte_len()),
+          meta,
+          value,
+          stored_at: now,
+        })
+      };
       self.judge(key, entry, soft_tags, now)
     });
     self.count_lookup(&found);
