@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{FromRedisValue, Pipeline, RedisResult};
+use redis::io::tcp::TcpSettings;
+use redis::{FromRedisValue, IntoConnectionInfo, Pipeline, RedisResult};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -107,6 +108,12 @@ fn store_error(what: &str, err: impl std::fmt::Display) -> Error {
   Error::new(ErrorCode::Store, format!("{what}: {err}"))
 }
 
+/// `TCP_NODELAY`, as every Redis client sets it: the redis crate leaves Nagle on, which can
+/// hold a small command back until the previous segment is acknowledged.
+fn tcp_settings() -> TcpSettings {
+  TcpSettings::default().set_nodelay(true)
+}
+
 fn now_ms() -> u64 {
   std::time::SystemTime::now()
     .duration_since(std::time::UNIX_EPOCH)
@@ -126,7 +133,12 @@ impl RedisStore {
     };
     let (client, location) = if config.cluster.is_empty() {
       let url = config.url.clone().unwrap_or_default();
-      let client = redis::Client::open(url.as_str()).map_err(|e| invalid("redisUrl", &url, &e))?;
+      let info = url
+        .as_str()
+        .into_connection_info()
+        .map_err(|e| invalid("redisUrl", &url, &e))?
+        .set_tcp_settings(tcp_settings());
+      let client = redis::Client::open(info).map_err(|e| invalid("redisUrl", &url, &e))?;
       (Client::Single(client), redact(&url))
     } else {
       for url in &config.cluster {
@@ -135,6 +147,7 @@ impl RedisStore {
       let client = redis::cluster::ClusterClientBuilder::new(config.cluster.clone())
         .connection_timeout(config.timeout)
         .response_timeout(config.timeout)
+        .tcp_settings(tcp_settings())
         .build()
         .map_err(|e| invalid("redisCluster", &config.cluster[0], &e))?;
       let nodes: Vec<String> = config.cluster.iter().map(|u| redact(u)).collect();
