@@ -64,8 +64,14 @@ describe('cost per operation (INFO commandstats)', () => {
     for (let i = 0; i < 200; i++) await a.set(`bulk${i}`, Buffer.from('v'), { tags: ['t1'] })
     before = redis.commandStats()
     await a.revalidateTag(['t1', 't2'], 'max')
-    // One transaction: MULTI, HSET, XADD, EXEC — whatever the number of entries.
-    expect(delta(before, redis.commandStats())).toEqual({ multi: 1, hset: 1, xadd: 1, exec: 1 })
+    // One transaction: MULTI, HSET, XADD, PUBLISH, EXEC — whatever the number of entries.
+    expect(delta(before, redis.commandStats())).toEqual({
+      multi: 1,
+      hset: 1,
+      xadd: 1,
+      publish: 1,
+      exec: 1,
+    })
 
     before = redis.commandStats()
     await b.refreshTags()
@@ -73,7 +79,7 @@ describe('cost per operation (INFO commandstats)', () => {
     const refresh = delta(before, redis.commandStats())
     expect(
       Object.keys(refresh).every((k) =>
-        ['xrange', 'xrevrange', 'hgetall', 'multi', 'exec'].includes(k),
+        ['xrange', 'xrevrange', 'hgetall', 'multi', 'exec', 'subscribe'].includes(k),
       ),
     ).toBe(true)
     expect(refresh.keys).toBeUndefined()
@@ -194,6 +200,129 @@ test('a webhook worker in another process revalidates every instance', async () 
   for (const cache of [a, b]) {
     await cache.refreshTags()
     expect(await cache.get('post')).toMatchObject({ status: 'stale', revalidated: true })
+  }
+})
+
+/** Runs `revalidateTag(tag)` in a new process (so only Redis can tell this one about it). */
+function revalidateElsewhere(connection, keyPrefix, tag) {
+  const worker = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const { TagCache } = require(${JSON.stringify(path.join(__dirname, '..'))})
+       new TagCache({ ...JSON.parse(process.argv[1]), keyPrefix: process.argv[2] })
+         .revalidateTag(process.argv[3]).then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })`,
+      JSON.stringify(connection),
+      keyPrefix,
+      tag,
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  )
+  expect(worker.stderr).toBe('')
+  expect(worker.status).toBe(0)
+}
+
+/** Polls `attempt` every 10 ms until it answers truthy or `ms` pass; its last answer. */
+async function within(ms, attempt) {
+  const deadline = Date.now() + ms
+  let answer = await attempt()
+  while (!answer && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10))
+    answer = await attempt()
+  }
+  return answer
+}
+
+/** `commandStats()` summed over nodes. */
+const statsOf = (nodes) => () => {
+  const out = {}
+  for (const node of nodes) {
+    for (const [k, v] of Object.entries(node.commandStats())) out[k] = (out[k] || 0) + v
+  }
+  return out
+}
+
+/** Refreshes until the subscription is up: two refreshes in a row without an XRANGE. */
+async function untilQuiet(cache, stats) {
+  const quiet = await within(10_000, async () => {
+    const before = stats()
+    await cache.refreshTags().catch(() => {})
+    await cache.refreshTags().catch(() => {})
+    return !delta(before, stats()).xrange
+  })
+  expect(quiet).toBe(true)
+}
+
+describe.each([
+  ['redis', () => ({ redisUrl: redis.url }), () => [redis]],
+  ['redis cluster', () => ({ redisCluster: cluster.urls }), () => cluster.nodes],
+])('%s: refreshTags pulls only when a change was announced', (_, connection, nodes) => {
+  test('refreshTags without any change costs no XRANGE once subscribed', async () => {
+    const stats = statsOf(nodes())
+    const b = new TagCache({ ...connection(), keyPrefix: prefix() })
+    await untilQuiet(b, stats)
+    const before = stats()
+    for (let i = 0; i < 50; i++) await b.refreshTags()
+    // At most one safety-net pull (one pipeline of 2 XRANGE) if a second passed meanwhile.
+    expect(delta(before, stats()).xrange || 0).toBeLessThanOrEqual(2)
+  })
+
+  test('a message on the channel makes the next refreshTags pull', async () => {
+    const stats = statsOf(nodes())
+    const keyPrefix = prefix()
+    const b = new TagCache({ ...connection(), keyPrefix })
+    await untilQuiet(b, stats)
+    const receivers = nodes().map((n) =>
+      Number(n.cli('PUBLISH', `{${keyPrefix}}:tags:changed`, '1')),
+    )
+    expect(receivers.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1)
+    const before = stats()
+    const t = Date.now()
+    const pulled = await within(3000, async () => {
+      await b.refreshTags()
+      return delta(before, stats()).xrange > 0
+    })
+    expect(pulled).toBe(true)
+    // Well before the once-a-second safety-net pull: the message did it.
+    expect(Date.now() - t).toBeLessThan(500)
+  })
+
+  test('a revalidation in another process reaches B after refreshTags', async () => {
+    const keyPrefix = prefix()
+    const b = new TagCache({ ...connection(), keyPrefix, localTtlMs: 60_000 })
+    await b.set('post', Buffer.from('v'), { tags: ['posts'], timestamp: secondsAgo(1) })
+    await untilQuiet(b, statsOf(nodes()))
+    expect(await b.get('post')).not.toBeNull()
+    revalidateElsewhere(connection(), keyPrefix, 'posts')
+    const t = Date.now()
+    const seen = await within(3000, async () => {
+      await b.refreshTags()
+      return (await b.get('post')) === null
+    })
+    expect(seen).toBe(true)
+    // The message was delivered while the worker ran: no wait for the safety-net pull.
+    expect(Date.now() - t).toBeLessThan(500)
+  })
+})
+
+test('after a Redis restart, B subscribes again and still sees revalidations made elsewhere', async () => {
+  const own = await startRedis()
+  try {
+    const keyPrefix = prefix()
+    const b = new TagCache({ redisUrl: own.url, keyPrefix, localTtlMs: 60_000, timeoutMs: 300 })
+    await b.set('post', Buffer.from('v'), { tags: ['posts'], timestamp: secondsAgo(1) })
+    await untilQuiet(b, own.commandStats)
+    await own.restart()
+    revalidateElsewhere({ redisUrl: own.url }, keyPrefix, 'posts')
+    const seen = await within(10_000, async () => {
+      await b.refreshTags().catch(() => {})
+      return (await b.get('post')) === null
+    })
+    expect(seen).toBe(true)
+    await untilQuiet(b, own.commandStats)
+    expect(own.cli('PUBSUB', 'NUMSUB', `{${keyPrefix}}:tags:changed`)).toMatch(/\n1$/)
+  } finally {
+    await own.stop()
   }
 })
 

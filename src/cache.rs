@@ -542,6 +542,8 @@ impl<V: Payload> Cache<V> {
   /// Pulls tag changes from the shared store: one round trip, work in proportion to the
   /// changes since the last pull (the whole hash the first time, or after falling further
   /// behind than the log keeps). Concurrent calls share one pull that started after them.
+  /// No round trip at all while the store's subscription is live and announced no change
+  /// (see `RedisStore::tags_changed`; at least one pull per `PULL_EVERY_MS` regardless).
   /// Errors: `ERR_STORE` (the last known tags stay in force).
   pub async fn refresh_tags(&self) -> Result<()> {
     self.check_open()?;
@@ -551,6 +553,9 @@ impl<V: Payload> Cache<V> {
     let ticket = self.refresh_started.load(Relaxed);
     let mut state = self.refresh.lock().await;
     if state.completed > ticket {
+      return Ok(());
+    }
+    if !shared.tags_changed() && state.position.is_some() {
       return Ok(());
     }
     let generation = self.refresh_started.fetch_add(1, Relaxed) + 1;
@@ -579,6 +584,7 @@ impl<V: Payload> Cache<V> {
     }
     .await;
     if result.is_err() {
+      shared.tags_pull_failed();
       self.counters.store_errors.fetch_add(1, Relaxed);
     }
     state.completed = generation;
@@ -610,6 +616,9 @@ impl<V: Payload> Cache<V> {
   pub fn close(&self) {
     self.closed.store(true, Relaxed);
     self.store.clear();
+    if let Some(shared) = &self.shared {
+      shared.close();
+    }
   }
 }
 

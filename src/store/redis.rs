@@ -10,9 +10,19 @@
 //! cluster. Every command has a timeout and is dropped (not queued) when it fires; while
 //! Redis is unreachable, calls fail at once for a short back-off instead of each waiting
 //! out the timeout, and the connection manager reconnects by itself.
+//!
+//! A tag write also publishes on `{P}:tags:changed`. Each store keeps one subscriber
+//! connection (a seed node's, on a cluster: a classic `PUBLISH` reaches every node), and
+//! `tags_changed` tells the engine whether a pull can be skipped: only while that
+//! subscription is known to be live and nothing arrived, and at most for `PULL_EVERY_MS`.
+//! The pull stays the correctness path; the message only says when it is worth a round trip.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use parking_lot::Mutex;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
@@ -27,6 +37,11 @@ use crate::tags::TagWrite;
 const LOG_MAX_LEN: usize = 100_000;
 /// How long calls fail fast after Redis stopped answering, before one probes again (ms).
 const BACK_OFF_MS: u64 = 1000;
+/// Longest time `tags_changed` says "no" without a pull (ms): the bound on how late a change
+/// is seen if its message is lost while the subscription still looks live.
+pub const PULL_EVERY_MS: u64 = 1000;
+/// How often the subscriber pings its connection, so a dead one is noticed and replaced.
+const WATCH_PING_MS: u64 = 5000;
 
 /// Where and how to reach Redis.
 #[derive(Debug, Clone)]
@@ -80,12 +95,36 @@ pub enum LogRead {
   Gap,
 }
 
+/// What the subscription to `{P}:tags:changed` knows; shared with its task.
+struct Watch {
+  prefix: String,
+  /// A change was announced (or the subscription (re)started) since the last pull began.
+  dirty: AtomicBool,
+  /// Subscribed on a connection that has not failed since: no message can have been missed.
+  live: AtomicBool,
+  /// When the last pull began (ms).
+  pulled_at: AtomicU64,
+  /// The subscriber task was started.
+  started: AtomicBool,
+  /// Set by `close` (or drop): the task ends.
+  closed: AtomicBool,
+  stop: tokio::sync::Notify,
+}
+
+/// Every store's `Watch` in this process, so a tag write marks the other engines over the same
+/// prefix at once, without waiting for its message (read-your-writes across engines).
+static WATCHES: Mutex<Vec<Weak<Watch>>> = Mutex::new(Vec::new());
+
 pub struct RedisStore {
   client: Client,
+  /// Where the subscriber connects: the node, or each cluster seed in turn.
+  watch_clients: Vec<redis::Client>,
+  watch: Arc<Watch>,
   conn: OnceCell<Conn>,
   prefix: String,
   tags_key: String,
   log_key: String,
+  changed_channel: String,
   timeout: Duration,
   /// Where to reach Redis, without credentials, for messages.
   pub location: String,
@@ -131,18 +170,22 @@ impl RedisStore {
         format!("{what} {} is not a valid Redis URL: {err}", redact(url)),
       )
     };
+    let open = |what: &str, url: &str| {
+      let info = url
+        .into_connection_info()
+        .map_err(|e| invalid(what, url, &e))?
+        .set_tcp_settings(tcp_settings());
+      redis::Client::open(info).map_err(|e| invalid(what, url, &e))
+    };
+    let mut watch_clients = Vec::new();
     let (client, location) = if config.cluster.is_empty() {
       let url = config.url.clone().unwrap_or_default();
-      let info = url
-        .as_str()
-        .into_connection_info()
-        .map_err(|e| invalid("redisUrl", &url, &e))?
-        .set_tcp_settings(tcp_settings());
-      let client = redis::Client::open(info).map_err(|e| invalid("redisUrl", &url, &e))?;
+      let client = open("redisUrl", &url)?;
+      watch_clients.push(client.clone());
       (Client::Single(client), redact(&url))
     } else {
       for url in &config.cluster {
-        redis::Client::open(url.as_str()).map_err(|e| invalid("redisCluster", url, &e))?;
+        watch_clients.push(open("redisCluster", url)?);
       }
       let client = redis::cluster::ClusterClientBuilder::new(config.cluster.clone())
         .connection_timeout(config.timeout)
@@ -158,12 +201,29 @@ impl RedisStore {
     };
     ensure_crypto_provider();
     let p = &config.prefix;
+    let watch = Arc::new(Watch {
+      prefix: p.clone(),
+      dirty: AtomicBool::new(true),
+      live: AtomicBool::new(false),
+      pulled_at: AtomicU64::new(0),
+      started: AtomicBool::new(false),
+      closed: AtomicBool::new(false),
+      stop: tokio::sync::Notify::new(),
+    });
+    {
+      let mut watches = WATCHES.lock();
+      watches.retain(|w| w.strong_count() > 0);
+      watches.push(Arc::downgrade(&watch));
+    }
     Ok(RedisStore {
       client,
+      watch_clients,
+      watch,
       conn: OnceCell::new(),
       prefix: p.clone(),
       tags_key: format!("{{{p}}}:tags"),
       log_key: format!("{{{p}}}:tags:log"),
+      changed_channel: format!("{{{p}}}:tags:changed"),
       timeout: config.timeout,
       location,
       down_until_ms: AtomicU64::new(0),
@@ -296,7 +356,70 @@ impl RedisStore {
       xadd.arg(field).arg(time);
     }
     xadd.ignore();
-    self.run::<()>("revalidate tags", &pipe).await
+    // In the transaction, after the log entry: whoever hears it and pulls finds the entry.
+    pipe
+      .cmd("PUBLISH")
+      .arg(&self.changed_channel)
+      .arg(fields.len())
+      .ignore();
+    self.run::<()>("revalidate tags", &pipe).await?;
+    for watch in WATCHES.lock().iter().filter_map(Weak::upgrade) {
+      if watch.prefix == self.prefix && !Arc::ptr_eq(&watch, &self.watch) {
+        watch.dirty.store(true, SeqCst);
+      }
+    }
+    Ok(())
+  }
+
+  /// Whether a tag pull is worth its round trip now; when it is, the caller pulls at once
+  /// (the change flag is cleared here, before the pull, so a message arriving during it
+  /// counts for the next one). True unless the subscription is live, nothing was announced
+  /// since the last pull began, and that pull is younger than `PULL_EVERY_MS`. Starts the
+  /// subscriber on first use (on the current tokio runtime; without one, always true).
+  pub fn tags_changed(&self) -> bool {
+    self.start_watch();
+    let watch = &self.watch;
+    let now = now_ms();
+    // `live` before `dirty`: a (re)subscription sets `dirty` first, so a live subscription
+    // seen here never hides the pull owed for the messages missed before it.
+    let live = watch.live.load(SeqCst);
+    let dirty = watch.dirty.swap(false, SeqCst);
+    let due = now >= watch.pulled_at.load(Relaxed) + PULL_EVERY_MS;
+    let pull = dirty || !live || due;
+    if pull {
+      watch.pulled_at.store(now, Relaxed);
+    }
+    pull
+  }
+
+  /// A pull that `tags_changed` asked for failed: the next call must ask again.
+  pub fn tags_pull_failed(&self) {
+    self.watch.dirty.store(true, SeqCst);
+  }
+
+  /// Stops the subscriber (the connection closes when its task ends).
+  pub fn close(&self) {
+    self.watch.closed.store(true, SeqCst);
+    self.watch.live.store(false, SeqCst);
+    self.watch.stop.notify_one();
+  }
+
+  fn start_watch(&self) {
+    if self.watch.started.load(Relaxed) || self.watch.closed.load(Relaxed) {
+      return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+      return;
+    };
+    if self.watch.started.swap(true, SeqCst) {
+      return;
+    }
+    runtime.spawn(watch_tags(
+      self.watch_clients.clone(),
+      self.watch.clone(),
+      self.changed_channel.clone(),
+      self.timeout,
+    ));
   }
 
   /// Every tag field, and the log position it reflects. One round trip (atomic).
@@ -366,6 +489,68 @@ impl RedisStore {
   }
 }
 
+impl Drop for RedisStore {
+  fn drop(&mut self) {
+    self.close();
+  }
+}
+
+/// The subscriber: keeps one connection subscribed to `channel`, marks `watch` dirty on each
+/// message, and says whether it is live. A failed connection (or ping) makes it not live
+/// until a new subscription is confirmed, which marks it dirty again (messages may have been
+/// missed meanwhile). On a cluster it tries each seed node in turn.
+async fn watch_tags(
+  clients: Vec<redis::Client>,
+  watch: Arc<Watch>,
+  channel: String,
+  timeout: Duration,
+) {
+  let mut next = 0;
+  let mut delay = 100;
+  while !watch.closed.load(SeqCst) {
+    let client = &clients[next % clients.len()];
+    next += 1;
+    let subscribed = tokio::time::timeout(timeout, async {
+      let mut pubsub = client.get_async_pubsub().await?;
+      pubsub.subscribe(&channel).await?;
+      Ok::<_, redis::RedisError>(pubsub)
+    })
+    .await;
+    if let Ok(Ok(pubsub)) = subscribed {
+      let (mut sink, mut messages) = pubsub.split();
+      delay = 100;
+      watch.dirty.store(true, SeqCst);
+      watch.live.store(true, SeqCst);
+      loop {
+        tokio::select! {
+          message = messages.next() => match message {
+            Some(_) => watch.dirty.store(true, SeqCst),
+            None => break,
+          },
+          _ = tokio::time::sleep(Duration::from_millis(WATCH_PING_MS)) => {
+            let pong = tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await;
+            if !matches!(pong, Ok(Ok(_))) {
+              break;
+            }
+          }
+          _ = watch.stop.notified() => break,
+        }
+      }
+      watch.live.store(false, SeqCst);
+      // Whatever was published while the connection was failing is owed a pull.
+      watch.dirty.store(true, SeqCst);
+    }
+    if watch.closed.load(SeqCst) {
+      break;
+    }
+    tokio::select! {
+      _ = tokio::time::sleep(Duration::from_millis(delay)) => {}
+      _ = watch.stop.notified() => break,
+    }
+    delay = (delay * 2).min(BACK_OFF_MS);
+  }
+}
+
 /// rustls needs one process-wide crypto provider for `rediss://`; ring is the one we build.
 fn ensure_crypto_provider() {
   let _ = rustls::crypto::ring::default_provider().install_default();
@@ -388,6 +573,46 @@ mod tests {
     assert!(LogId::parse("5-9").unwrap() < LogId::parse("6-0").unwrap());
     assert_eq!(LogId::parse("x"), None);
     assert_eq!(LogId(7, 3).render(), "7-3");
+  }
+
+  fn store(prefix: &str) -> RedisStore {
+    RedisStore::new(RedisConfig {
+      url: Some("redis://127.0.0.1:1".into()),
+      cluster: vec![],
+      prefix: prefix.into(),
+      timeout: Duration::from_millis(100),
+    })
+    .unwrap()
+  }
+
+  #[test]
+  fn a_pull_is_skipped_only_while_subscribed_clean_and_recent() {
+    let s = store("watch-test");
+    // Not subscribed (no runtime here, so never): always pull.
+    assert!(s.tags_changed());
+    assert!(s.tags_changed());
+    // Subscribed, as the subscriber leaves it: the pull owed for the time before it, then none.
+    s.watch.dirty.store(true, SeqCst);
+    s.watch.live.store(true, SeqCst);
+    assert!(s.tags_changed());
+    assert!(!s.tags_changed());
+    // A message: one pull.
+    s.watch.dirty.store(true, SeqCst);
+    assert!(s.tags_changed());
+    assert!(!s.tags_changed());
+    // A failed pull is owed again.
+    s.tags_pull_failed();
+    assert!(s.tags_changed());
+    // The safety net: a pull older than PULL_EVERY_MS.
+    s.watch.pulled_at.store(now_ms() - PULL_EVERY_MS, Relaxed);
+    assert!(s.tags_changed());
+    assert!(!s.tags_changed());
+    // Connection lost: pull every time until subscribed again.
+    s.watch.live.store(false, SeqCst);
+    assert!(s.tags_changed());
+    assert!(s.tags_changed());
+    s.close();
+    assert!(s.tags_changed());
   }
 
   #[test]
