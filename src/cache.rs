@@ -8,7 +8,7 @@
 //! tokio: `get` is one round trip, `set` one, a tag update one, a tag refresh one.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,6 +114,8 @@ pub struct Cache<V> {
   manifest: RwLock<TagManifest>,
   refresh: tokio::sync::Mutex<RefreshState>,
   refresh_started: AtomicU64,
+  /// A refresh is between its "changed?" check and the end of its pull.
+  pulling: AtomicBool,
   counters: Counters,
   closed: AtomicBool,
   clock: Clock,
@@ -154,6 +156,7 @@ impl<V: Payload> Cache<V> {
         completed: 0,
       }),
       refresh_started: AtomicU64::new(0),
+      pulling: AtomicBool::new(false),
       counters: Counters::default(),
       closed: AtomicBool::new(false),
       clock,
@@ -555,7 +558,10 @@ impl<V: Payload> Cache<V> {
     if state.completed > ticket {
       return Ok(());
     }
+    // Set before the check clears the change flag, so `refresh_needed` never sees neither.
+    self.pulling.store(true, SeqCst);
     if !shared.tags_changed() && state.position.is_some() {
+      self.pulling.store(false, SeqCst);
       return Ok(());
     }
     let generation = self.refresh_started.fetch_add(1, Relaxed) + 1;
@@ -588,7 +594,19 @@ impl<V: Payload> Cache<V> {
       self.counters.store_errors.fetch_add(1, Relaxed);
     }
     state.completed = generation;
+    self.pulling.store(false, SeqCst);
     result
+  }
+
+  /// Whether `refresh_tags` could have anything to do: false only with a shared store whose
+  /// subscription is live, with no change announced, no pull in flight and a recent pull, so
+  /// a caller may settle at once instead of hopping to tokio (a cheap synchronous check).
+  pub fn refresh_needed(&self) -> bool {
+    let Some(shared) = &self.shared else {
+      return false;
+    };
+    // The change flag before `pulling`: a refresh clears the flag only after raising it.
+    shared.tags_may_have_changed() || self.pulling.load(SeqCst)
   }
 
   /// A profile by name or `{ stale?, revalidate?, expire? }`, resolved against the config.

@@ -392,6 +392,14 @@ impl RedisStore {
     pull
   }
 
+  /// `tags_changed` without its effects: whether it would say yes now.
+  pub fn tags_may_have_changed(&self) -> bool {
+    let watch = &self.watch;
+    !watch.live.load(SeqCst)
+      || watch.dirty.load(SeqCst)
+      || now_ms() >= watch.pulled_at.load(Relaxed) + PULL_EVERY_MS
+  }
+
   /// A pull that `tags_changed` asked for failed: the next call must ask again.
   pub fn tags_pull_failed(&self) {
     self.watch.dirty.store(true, SeqCst);
@@ -594,10 +602,13 @@ mod tests {
     // Subscribed, as the subscriber leaves it: the pull owed for the time before it, then none.
     s.watch.dirty.store(true, SeqCst);
     s.watch.live.store(true, SeqCst);
+    assert!(s.tags_may_have_changed());
     assert!(s.tags_changed());
+    assert!(!s.tags_may_have_changed());
     assert!(!s.tags_changed());
     // A message: one pull.
     s.watch.dirty.store(true, SeqCst);
+    assert!(s.tags_may_have_changed());
     assert!(s.tags_changed());
     assert!(!s.tags_changed());
     // A failed pull is owed again.
