@@ -100,7 +100,9 @@ export declare class TagCache {
   getExpiration(tags: string[]): Promise<number>
   /**
    * Pulls tag revalidations made by other instances from Redis: one round trip, work in
-   * proportion to what changed. Next calls it before a request's first cache read.
+   * proportion to what changed, skipped (settled at once) while the engine's subscription
+   * to tag-change announcements is live and has announced nothing since the last pull, at
+   * most 1 s ago. Next calls it before a request's first cache read.
    * Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
    */
   refreshTags(): Promise<void>

@@ -457,11 +457,14 @@ impl TagCache {
   }
 
   /// Pulls tag revalidations made by other instances from Redis: one round trip, work in
-  /// proportion to what changed. Next calls it before a request's first cache read.
+  /// proportion to what changed, skipped (settled at once) while the engine's subscription
+  /// to tag-change announcements is live and has announced nothing since the last pull, at
+  /// most 1 s ago. Next calls it before a request's first cache read.
   /// Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn refresh_tags<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
-    if !self.inner.is_shared() {
+    // In process, or nothing announced while the subscription is live: settle at once.
+    if !self.inner.refresh_needed() {
       return settle(env, self.inner.check_open().js());
     }
     let engine = self.inner.clone();
