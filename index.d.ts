@@ -10,6 +10,12 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Soft tags converted once (`TagCache#softTags`), to pass to `get` / `peek` in place of an
+ * array of strings.
+ */
+export declare class SoftTags {}
+
+/**
  * A tag-aware cache with the semantics of Next.js 16's `revalidateTag(tag, profile)`,
  * `updateTag` and `revalidatePath`, with cacheLife profiles resolved from your config.
  *
@@ -43,14 +49,14 @@ export declare class TagCache {
    * (stale-while-revalidate). `value` is the store's Buffer, the same object on every hit
    * of one stored entry (not a copy): do not modify it.
    */
-  get(key: string, softTags?: string[]): Promise<CacheEntry | null>
+  get(key: string, softTags?: string[] | SoftTags): Promise<CacheEntry | null>
   /**
    * `get`'s in-process answer, synchronously (no Promise, no thread): the entry, `null`
    * when it is known to be missing or expired, or `undefined` when only Redis can answer
    * (then call `get`). The Next adapters use it so a memory hit costs one plain call.
    * Throws what `get` rejects with.
    */
-  peek(key: string, softTags?: string[]): CacheEntry | null | undefined
+  peek(key: string, softTags?: string[] | SoftTags): CacheEntry | null | undefined
   /**
    * Stores `value` under `key`. `meta`: `tags?`, and either `profile?` (a cacheLife name or
    * `{ stale, revalidate, expire }`) or explicit `stale` / `revalidate` / `expire` seconds
@@ -106,6 +112,13 @@ export declare class TagCache {
    * Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
    */
   refreshTags(): Promise<void>
+  /**
+   * `softTags` converted once, for any number of `get` / `peek` calls: pass the result in
+   * place of the array. Next passes one implicit-tags array to every cache read of a
+   * request, so the adapters convert it once per array. Same lenient rules as `get`'s
+   * `softTags` (empty, too long or non-string items are skipped); never throws on tags.
+   */
+  softTags(tags: string[]): SoftTags
   /**
    * A profile by name or `{ stale?, revalidate?, expire? }`, resolved against the
    * `cacheLife` config, in **seconds**. Throws `ERR_UNKNOWN_PROFILE` or

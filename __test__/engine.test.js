@@ -212,6 +212,23 @@ describe('get and set', () => {
     expect(cache.peek('c')).toBeNull()
   })
 
+  test('softTags: converted once, read like the array it was made from', async () => {
+    const cache = new TagCache()
+    await cache.set('k', value('x'), { timestamp: now() - 1000 })
+    const implicit = ['_N_T_/layout', '', 42, '_N_T_/blog']
+    const made = cache.softTags(implicit)
+    expect(cache.peek('k', made)).toBe(cache.peek('k', implicit))
+    await cache.revalidatePath('/blog')
+    expect(cache.peek('k', implicit)).toBeNull()
+    expect(cache.peek('k', made)).toBeNull()
+    expect(await cache.get('k', made)).toBeNull()
+    // Another engine's object or a plain object is not a SoftTags: no soft tags, as before.
+    await cache.set('k2', value('y'), { timestamp: now() - 1000 })
+    expect(cache.peek('k2', {})).not.toBeNull()
+    expect(cache.peek('k2', new TagCache())).not.toBeNull()
+    expect(cache.peek('k2', made)).toBeNull()
+  })
+
   test('a Uint8Array is accepted as a value', async () => {
     const cache = new TagCache()
     await cache.set('u8', new Uint8Array([1, 2, 3]))

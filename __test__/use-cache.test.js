@@ -153,6 +153,19 @@ test('soft tags are checked in get; getExpiration reports them', async () => {
   expect(await handler.getExpiration('_N_T_/layout', '_N_T_/blog')).toBe(expiration)
 })
 
+test('one soft-tags array read many times (as in one request) is converted once', async () => {
+  const { engine, handler } = setup()
+  const convert = jest.spyOn(engine, 'softTags')
+  await handler.set('k', Promise.resolve(entry({ tags: [], timestamp: secondsAgo(1) })))
+  const implicit = ['_N_T_/layout', '_N_T_/blog']
+  for (let i = 0; i < 4; i++) expect(await handler.get('k', implicit)).toBeDefined()
+  expect(convert).toHaveBeenCalledTimes(1)
+  await handler.updateTags(['_N_T_/blog'])
+  expect(await handler.get('k', implicit)).toBeUndefined()
+  expect(await handler.get('k', ['_N_T_/layout', '_N_T_/blog'])).toBeUndefined()
+  convert.mockRestore()
+})
+
 test('updateTags with a tag too long for the store still applies the others', async () => {
   const { handler } = setup()
   await handler.set('k', Promise.resolve(entry({ tags: ['ok'], timestamp: secondsAgo(1) })))

@@ -51,6 +51,24 @@ function createUseCacheHandler(options) {
   /** Sets in flight, by key: a `get` of the same key waits for them (Next's contract). */
   const pendingSets = new Map()
   const logFailure = createFailureLog('use-cache')
+  /**
+   * Soft tags converted by the engine, by array: Next passes one implicit-tags array to every
+   * read of a request, so from its second read on the array is not converted again. `null`:
+   * seen once.
+   */
+  const converted = new WeakMap()
+  const softTagsFor = (engine, softTags) => {
+    if (!Array.isArray(softTags) || softTags.length === 0) return softTags
+    const made = converted.get(softTags)
+    if (made) return made
+    if (made === undefined) {
+      converted.set(softTags, null)
+      return softTags
+    }
+    const handle = engine.softTags(softTags)
+    converted.set(softTags, handle)
+    return handle
+  }
 
   return {
     /**
@@ -64,9 +82,10 @@ function createUseCacheHandler(options) {
       let entry
       try {
         const engine = getEngine()
+        const tags = softTagsFor(engine, softTags)
         // In process the answer is synchronous; only Redis needs the Promise.
-        entry = engine.peek(cacheKey, softTags)
-        if (entry === undefined) entry = await engine.get(cacheKey, softTags)
+        entry = engine.peek(cacheKey, tags)
+        if (entry === undefined) entry = await engine.get(cacheKey, tags)
       } catch (err) {
         logFailure('get', err)
         return undefined

@@ -1,10 +1,11 @@
 //! `TagCache`, the engine as a JS class.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-  Array, Either3, Env, Function, JsObjectValue, Null, Object, PromiseRaw, ToNapiValue, Undefined,
-  Unknown,
+  Array, Either3, Env, Function, JsObjectValue, Null, Object, PromiseRaw, ToNapiValue, TypeTag,
+  Undefined, Unknown,
 };
 use napi::{sys, JsValue, ValueType};
 use napi_derive::napi;
@@ -41,6 +42,13 @@ pub struct TagCache {
   inner: Arc<Cache<JsBuffer>>,
   /// Where this cache's JS references live (entries dropped off-thread are swept here).
   home: Arc<JsHome>,
+}
+
+/// Soft tags converted once (`TagCache#softTags`), to pass to `get` / `peek` in place of an
+/// array of strings.
+#[napi]
+pub struct SoftTags {
+  tags: Vec<String>,
 }
 
 type Engine = Arc<Cache<JsBuffer>>;
@@ -156,14 +164,20 @@ fn next_clock(env: &Env) -> napi::Result<Clock> {
 }
 
 /// Soft tags as Next passes them (an array of strings), read without the generic `Input`
-/// walk; anything else goes through `parse_lookup_tags`'s lenient rules.
-fn lookup_tags(value: Option<&Unknown>) -> Result<Vec<String>> {
+/// walk, or a `SoftTags` made earlier (no conversion at all); anything else goes through
+/// `parse_lookup_tags`'s lenient rules.
+fn lookup_tags<'a>(value: Option<&'a Unknown>) -> Result<Cow<'a, [String]>> {
   let Some(value) = value else {
-    return Ok(Vec::new());
+    return Ok(Cow::Borrowed(&[]));
   };
   if value.get_type().js()? == ValueType::Object {
     let object: Object = unsafe { value.cast() }.js()?;
-    if object.is_array().js()? {
+    if !object.is_array().js()? {
+      let raw = value.value();
+      if let Some(made) = unwrap_soft_tags(raw.env, raw.value) {
+        return Ok(Cow::Borrowed(&made.tags));
+      }
+    } else {
       let array: Array = unsafe { value.cast() }.js()?;
       let mut tags = Vec::with_capacity(array.len().min(64) as usize);
       let mut simple = array.len() <= 4096;
@@ -185,11 +199,28 @@ fn lookup_tags(value: Option<&Unknown>) -> Result<Vec<String>> {
         });
       }
       if simple {
-        return Ok(tags);
+        return Ok(Cow::Owned(tags));
       }
     }
   }
-  Ok(crate::tags::parse_lookup_tags(&to_input(value).js()?))
+  Ok(Cow::Owned(crate::tags::parse_lookup_tags(
+    &to_input(value).js()?,
+  )))
+}
+
+/// The `SoftTags` behind a JS object, if it is one. napi-rs's own `FromNapiRef` registers a
+/// borrow only its generated glue may, so this unwraps and checks the type tag itself. The
+/// reference is valid during the current call (the object is its argument).
+fn unwrap_soft_tags<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a SoftTags> {
+  let mut wrapped = std::ptr::null_mut();
+  if unsafe { sys::napi_unwrap(env, value, &mut wrapped) } != sys::Status::napi_ok {
+    return None;
+  }
+  let mut tagged = false;
+  let tag = <SoftTags as TypeTag>::type_tag();
+  let status = unsafe { sys::napi_check_object_type_tag(env, value, &tag, &mut tagged) };
+  (status == sys::Status::napi_ok && tagged && !wrapped.is_null())
+    .then(|| unsafe { &*(wrapped as *const SoftTags) })
 }
 
 fn string_arg(value: &Unknown, what: &str) -> Result<String> {
@@ -235,7 +266,7 @@ impl TagCache {
     &self,
     env: &'env Env,
     #[napi(ts_arg_type = "string")] key: Unknown,
-    #[napi(ts_arg_type = "string[]")] soft_tags: Option<Unknown>,
+    #[napi(ts_arg_type = "string[] | SoftTags")] soft_tags: Option<Unknown>,
   ) -> napi::Result<Unknown<'env>> {
     match self.lookup(&key, soft_tags.as_ref()) {
       Err(err) => settle::<()>(env, Err(err)),
@@ -262,7 +293,7 @@ impl TagCache {
     &self,
     env: &Env,
     #[napi(ts_arg_type = "string")] key: Unknown,
-    #[napi(ts_arg_type = "string[]")] soft_tags: Option<Unknown>,
+    #[napi(ts_arg_type = "string[] | SoftTags")] soft_tags: Option<Unknown>,
   ) -> Result<Either3<Made, Null, Undefined>> {
     Ok(match self.lookup(&key, soft_tags.as_ref())?.2 {
       Lookup::Hit(hit) => Either3::A(to_entry(env, &self.home, hit)?),
@@ -281,6 +312,11 @@ impl TagCache {
     let key = string_arg(key, "key")?;
     let soft_tags = lookup_tags(soft_tags)?;
     let found = self.inner.get(&key, &soft_tags).js()?;
+    // Only a read that goes on to Redis needs the tags past this call.
+    let soft_tags = match found {
+      Lookup::Shared => soft_tags.into_owned(),
+      _ => Vec::new(),
+    };
     Ok((key, soft_tags, found))
   }
 
@@ -470,6 +506,17 @@ impl TagCache {
     let engine = self.inner.clone();
     on_shared(env, async move { engine.refresh_tags().await }, |_, ()| {
       Ok(())
+    })
+  }
+
+  /// `softTags` converted once, for any number of `get` / `peek` calls: pass the result in
+  /// place of the array. Next passes one implicit-tags array to every cache read of a
+  /// request, so the adapters convert it once per array. Same lenient rules as `get`'s
+  /// `softTags` (empty, too long or non-string items are skipped); never throws on tags.
+  #[napi(catch_unwind)]
+  pub fn soft_tags(&self, #[napi(ts_arg_type = "string[]")] tags: Unknown) -> Result<SoftTags> {
+    Ok(SoftTags {
+      tags: lookup_tags(Some(&tags))?.into_owned(),
     })
   }
 
