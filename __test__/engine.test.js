@@ -229,6 +229,19 @@ describe('get and set', () => {
     expect(cache.peek('k2', made)).toBeNull()
   })
 
+  test("an entry expired only by one page's soft tags still serves another page", async () => {
+    const cache = new TagCache()
+    await cache.set('shared', value('x'), { tags: ['t'], timestamp: now() - 1000 })
+    await cache.revalidatePath('/blog')
+    expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/blog'])).toBeNull()
+    expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/about'])).not.toBeNull()
+    expect(cache.stats().entries).toBe(1)
+    // Expired by its own tag, it is gone for every page.
+    await cache.updateTag('t')
+    expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/blog'])).toBeNull()
+    expect(cache.stats().entries).toBe(0)
+  })
+
   test('a Uint8Array is accepted as a value', async () => {
     const cache = new TagCache()
     await cache.set('u8', new Uint8Array([1, 2, 3]))

@@ -216,9 +216,15 @@ impl<V: Payload> Cache<V> {
     soft_tags: &[String],
     now: f64,
   ) -> Option<Hit<V>> {
-    let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
+    let manifest = self.manifest.read();
+    let freshness = entry.meta.freshness(&manifest, soft_tags, now);
     if freshness == Freshness::Expired {
-      self.store.remove_if_same(key, &entry);
+      // Expired only through this read's soft tags (another page's path was revalidated),
+      // the entry still serves reads with other soft tags: keep it.
+      if soft_tags.is_empty() || entry.meta.freshness(&manifest, &[], now) == Freshness::Expired {
+        drop(manifest);
+        self.store.remove_if_same(key, &entry);
+      }
       None
     } else {
       Some(Hit { entry, freshness })
