@@ -102,8 +102,10 @@ function ensureRootReady() {
   }
   const addon = fs.readdirSync(root).find((f) => /^tagcache\..*\.node$/.test(f))
   if (addon) return
-  // A build in progress (napi build replaces the file) may hide it for a moment.
-  for (let k = 0; k < 30; k++) {
+  // A build in progress (napi build replaces the file) may hide it for a moment; a checkout
+  // that was never built (no target/) has nothing to wait for.
+  const building = fs.existsSync(path.join(root, 'target'))
+  for (let k = 0; building && k < 30; k++) {
     sleepSync(2000)
     if (fs.readdirSync(root).some((f) => /^tagcache\..*\.node$/.test(f))) return
   }
