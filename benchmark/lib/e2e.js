@@ -16,7 +16,6 @@
  *   as benchmark/lib/contenders.js builds it.
  */
 const fs = require('node:fs')
-const net = require('node:net')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const redisLib = require('./redis')
@@ -190,16 +189,16 @@ const SERVERS = [
   },
 ]
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
+/** The last ~20-40 kB a child printed (stdout and stderr), for error messages. */
+function keepOutput(child) {
+  let out = ''
+  const keep = (d) => {
+    out += d
+    if (out.length > 40000) out = out.slice(-20000)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  return () => out
 }
 
 /** Runs a command to its end; rejects with the output's tail when it fails. */
@@ -207,13 +206,7 @@ function run(cmd, args, { cwd, env, timeoutMs, track }) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     track(child)
-    let out = ''
-    const keep = (d) => {
-      out += d
-      if (out.length > 40000) out = out.slice(-20000)
-    }
-    child.stdout.on('data', keep)
-    child.stderr.on('data', keep)
+    const output = keepOutput(child)
     const timer = setTimeout(() => {
       try {
         process.kill(child.pid, 'SIGKILL')
@@ -222,8 +215,8 @@ function run(cmd, args, { cwd, env, timeoutMs, track }) {
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
       track(null)
-      if (code === 0) return resolve(out)
-      const tail = out.trim().split('\n').filter(Boolean).slice(-6).join(' | ')
+      if (code === 0) return resolve(output())
+      const tail = output().trim().split('\n').filter(Boolean).slice(-6).join(' | ')
       reject(new Error(`next ${args[1]} exited with ${signal || code}: ${tail}`))
     })
   })
@@ -404,7 +397,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
 
   /** Starts `s`'s server once and measures every page on it; `onPage(page, row)` per page. */
   async function measureServer(s, dir, onPage) {
-    const port = await freePort()
+    const port = await redisLib.freePort()
     const env = { ...baseEnv, ...(s.env ? s.env(redisUrl) : {}) }
     const server = spawn(
       process.execPath,
@@ -416,15 +409,9 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
       },
     )
     track(server)
-    let serverLog = ''
-    const keep = (d) => {
-      serverLog += d
-      if (serverLog.length > 40000) serverLog = serverLog.slice(-20000)
-    }
-    server.stdout.on('data', keep)
-    server.stderr.on('data', keep)
+    const serverLog = keepOutput(server)
     const url = `http://127.0.0.1:${port}`
-    const tail = () => serverLog.trim().split('\n').filter(Boolean).slice(-4).join(' | ')
+    const tail = () => serverLog().trim().split('\n').filter(Boolean).slice(-4).join(' | ')
     try {
       const deadline = Date.now() + 60000
       for (;;) {

@@ -37,6 +37,7 @@ function ensureRedisInstalled(log) {
   return Boolean(which('redis-server') && which('redis-benchmark'))
 }
 
+/** A free TCP port on loopback. */
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
@@ -263,6 +264,7 @@ function redisBenchmark(port, { size, clients = 1, requests = 20000, timeoutMs =
 }
 
 module.exports = {
+  freePort,
   ensureRedisInstalled,
   startRedis,
   connect,
