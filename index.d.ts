@@ -37,11 +37,26 @@ export declare class TagCache {
   /**
    * Creates a cache. `options` (all optional): `cacheLife` (the app's custom profiles),
    * `maxMemoryBytes` (default 128 MiB), `redisUrl` / `redisCluster` (share the cache),
-   * `keyPrefix`, `timeoutMs`, `localTtlMs`. Connects to Redis lazily, on first use.
-   * Throws `ERR_INVALID_OPTIONS` (unknown key, bad value, unparsable URL) or
-   * `ERR_INVALID_CACHE_LIFE`.
+   * `keyPrefix`, `timeoutMs`, `localTtlMs`, `diskDir` / `maxDiskBytes` (the disk tier,
+   * opened here: its tag state is loaded before the first call). Connects to Redis lazily,
+   * on first use. Throws `ERR_INVALID_OPTIONS` (unknown key, bad value, unparsable URL) or
+   * `ERR_INVALID_CACHE_LIFE`; a disk directory that cannot be used is one stderr line and
+   * an in-memory cache, not an error.
    */
   constructor(options?: TagCacheOptions)
+  /**
+   * Where entries live: `'memory'` (in process only, also when a configured `diskDir`
+   * could not be used), `'disk'` (in process, backed by the disk tier) or `'redis'`.
+   */
+  get storage(): 'memory' | 'disk' | 'redis'
+  /**
+   * Removes the in-process and disk-tier entries whose key starts with `prefix` and does
+   * not start with `except` (e.g. old builds' pages: `deleteByPrefix('page:',
+   * 'page:<buildId>:')`). Resolves to how many were removed (on disk with a disk tier, else
+   * in process). Redis entries are left to their
+   * TTL. Rejects with `ERR_INVALID_OPTIONS` (not strings), `ERR_STORE`, `ERR_CLOSED`.
+   */
+  deleteByPrefix(prefix: string, except?: string): Promise<number>
   /**
    * The entry for `key`, or `null` when missing, past `expire`, or when one of its tags or
    * of `softTags` (Next's implicit `_N_T_` tags) expired after it was written.
@@ -108,7 +123,9 @@ export declare class TagCache {
    * Pulls tag revalidations made by other instances from Redis: one round trip, work in
    * proportion to what changed, skipped (settled at once) while the engine's subscription
    * to tag-change announcements is live and has announced nothing since the last pull, at
-   * most 1 s ago. Next calls it before a request's first cache read.
+   * most 1 s ago. With the disk tier: the revalidations other processes sharing the
+   * directory committed, one indexed query on this thread (settled at once). Next calls it
+   * before a request's first cache read.
    * Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
    */
   refreshTags(): Promise<void>
@@ -127,6 +144,12 @@ export declare class TagCache {
   resolveProfile(profile: string | CacheLifeInput): CacheLifeProfile
   /** Counters since creation, and the store's current size. */
   stats(): TagCacheStats
+  /**
+   * Blocks until the disk tier has committed every entry write queued so far (writes are
+   * write-behind); for a process about to exit (`process.on('exit', () => cache.flush())`).
+   * No-op without a disk tier. Tag updates need no flush: they resolve once durable.
+   */
+  flush(): void
   /** Drops every entry and disconnects; later calls reject with `ERR_CLOSED`. */
   close(): Promise<void>
 }
@@ -202,6 +225,11 @@ export interface SetMeta {
   expire?: number
   /** When the value was created, **ms** since the epoch (float). Default: now. */
   timestamp?: number
+  /**
+   * Store only when nothing is stored under the key: in process, on disk, and in Redis
+   * (`SET NX`). For seeding from the build output without overwriting a newer entry.
+   */
+  ifAbsent?: boolean
 }
 
 /** Options of `new TagCache(options)`. Unknown keys throw `ERR_INVALID_OPTIONS`. */
@@ -241,6 +269,21 @@ export interface TagCacheOptions {
    * by another instance can go unseen here.
    */
   localTtlMs?: number
+  /**
+   * Directory of the disk tier (one machine): entries and tag state persist there across
+   * restarts, in a SQLite database (`tagcache.sqlite`, WAL), behind the in-process store.
+   * Every process that opens the same directory shares its entries and tags, as instances
+   * sharing Redis do. Created if missing; a directory that cannot be written makes the
+   * engine run in memory (`storage === 'memory'`, one line on stderr), never throw.
+   * Cannot be combined with `redisUrl` / `redisCluster` (`ERR_INVALID_OPTIONS`). `false`:
+   * none. The Next.js handlers default it to `<distDir>/cache/tagcache` without Redis.
+   */
+  diskDir?: string | false
+  /**
+   * Bound of the disk tier in bytes (key + encoded entry), ≥ 1048576; default
+   * 1073741824 (1 GiB). Expired entries go first, then the oldest written.
+   */
+  maxDiskBytes?: number
 }
 
 /** Counters of one `TagCache`. */
@@ -261,10 +304,19 @@ export interface TagCacheStats {
   entries: number
   /** Bytes charged against `maxMemoryBytes` now. */
   bytes: number
-  /** Shared-store (Redis) operations that failed; each was served as a miss or rejected. */
+  /**
+   * Store (Redis or disk tier) operations that failed; each was served as a miss, rejected,
+   * or (a queued disk write) left the entry off disk.
+   */
   storeErrors: number
   /** `get` calls answered by Redis rather than the in-process tier. */
   sharedReads: number
+  /** `get` calls answered by the disk tier rather than the in-process tier. */
+  diskReads: number
+  /** Entries on disk now, written by any process sharing the directory (0 without one). */
+  diskEntries: number
+  /** Bytes of those entries, charged against `maxDiskBytes`. */
+  diskBytes: number
 }
 
 /** `updateTags`' durations, as Next passes them: `{ expire }` in **seconds**. */

@@ -6,6 +6,11 @@
 //! Redis, each call does its in-process part synchronously (validation, the in-process tier,
 //! the local tag manifest) and returns what is left for Redis, which the caller runs on
 //! tokio: `get` is one round trip, `set` one, a tag update one, a tag refresh one.
+//!
+//! With the disk tier (one machine, possibly several processes), the memory store is its
+//! in-process tier: a fresh copy answers at once, anything else reads the disk on tokio;
+//! entry writes are queued to the disk's writer thread (write-behind), tag writes wait for
+//! their durable commit, and a tag refresh is one indexed query on the calling thread.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
@@ -21,9 +26,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
 use crate::options::{Options, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
+use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
 use crate::store::redis::{LogId, LogRead};
-use crate::store::{MemoryStore, Payload, RedisConfig, RedisStore, Stored};
+use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{
   encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagWrite,
   IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
@@ -53,6 +59,8 @@ pub enum SharedWrite {
     key: String,
     bytes: Vec<u8>,
     ttl_ms: u64,
+    /// Only when nothing is stored under `key` (`SET NX`).
+    if_absent: bool,
   },
   Delete {
     key: String,
@@ -83,6 +91,11 @@ pub struct Stats {
   pub store_errors: u64,
   /// `get` calls answered by Redis (not the in-process tier).
   pub shared_reads: u64,
+  /// `get` calls answered by the disk tier (not the in-process tier).
+  pub disk_reads: u64,
+  /// Entries and bytes on disk, all processes' writes (0 without a disk tier).
+  pub disk_entries: u64,
+  pub disk_bytes: u64,
 }
 
 #[derive(Default)]
@@ -95,6 +108,7 @@ struct Counters {
   tag_updates: AtomicU64,
   store_errors: AtomicU64,
   shared_reads: AtomicU64,
+  disk_reads: AtomicU64,
 }
 
 /// Where the manifest stands against the shared log, and refresh coalescing.
@@ -111,6 +125,12 @@ pub struct Cache<V> {
   /// The store (in process), or the in-process tier in front of `shared`.
   store: MemoryStore<V>,
   shared: Option<RedisStore>,
+  /// The disk tier behind `store` (never together with `shared`).
+  disk: Option<DiskStore>,
+  /// Why the configured disk tier could not be used (the engine then runs in memory).
+  disk_error: Option<String>,
+  /// The last tag-log position pulled from the disk tier.
+  disk_seq: parking_lot::Mutex<u64>,
   manifest: RwLock<TagManifest>,
   refresh: tokio::sync::Mutex<RefreshState>,
   refresh_started: AtomicU64,
@@ -130,7 +150,7 @@ impl<V: Payload> Cache<V> {
 
   /// Builds an engine whose "now" is `clock` (the binding anchors it to Next's clock).
   pub fn with_clock(options: Options, clock: Clock) -> Result<Self> {
-    let timeout = Duration::from_secs_f64(options.timeout_ms / 1000.0);
+    let timeout = Duration::try_from_secs_f64(options.timeout_ms / 1000.0).unwrap_or(Duration::MAX);
     let shared = match &options.shared {
       None => None,
       Some(Shared::Redis { url }) => Some(RedisStore::new(RedisConfig {
@@ -146,11 +166,34 @@ impl<V: Payload> Cache<V> {
         timeout,
       })?),
     };
+    let mut manifest = TagManifest::default();
+    let mut disk_seq = 0;
+    let (disk, disk_error) = match &options.disk {
+      None => (None, None),
+      Some(config) => match DiskStore::open(config).and_then(|disk| {
+        // The tag state is loaded before the first read: a restart never serves an entry
+        // revalidated before it as fresh.
+        let pull = disk.pull_tags(0)?;
+        Ok((disk, pull))
+      }) {
+        Ok((disk, pull)) => {
+          for w in &pull.writes {
+            manifest.apply(w);
+          }
+          disk_seq = pull.seq;
+          (Some(disk), None)
+        }
+        Err(err) => (None, Some(err.message)),
+      },
+    };
     Ok(Cache {
       store: MemoryStore::new(options.max_memory_bytes),
       shared,
+      disk,
+      disk_error,
+      disk_seq: parking_lot::Mutex::new(disk_seq),
       options,
-      manifest: RwLock::new(TagManifest::default()),
+      manifest: RwLock::new(manifest),
       refresh: tokio::sync::Mutex::new(RefreshState {
         position: None,
         completed: 0,
@@ -175,6 +218,23 @@ impl<V: Payload> Cache<V> {
   /// True when entries and tags live in a shared store.
   pub fn is_shared(&self) -> bool {
     self.shared.is_some()
+  }
+
+  /// What holds the entries: `"redis"`, `"disk"` (memory in front of the disk tier) or
+  /// `"memory"` (also when a configured disk tier could not be opened).
+  pub fn storage(&self) -> &'static str {
+    if self.shared.is_some() {
+      "redis"
+    } else if self.disk.is_some() {
+      "disk"
+    } else {
+      "memory"
+    }
+  }
+
+  /// Why the configured disk tier is not in use, if it is not.
+  pub fn disk_error(&self) -> Option<&str> {
+    self.disk_error.as_deref()
   }
 
   /// ms since the epoch on the engine's clock.
@@ -241,6 +301,18 @@ impl<V: Payload> Cache<V> {
   pub fn get_at(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Lookup<V>> {
     self.check_open()?;
     let local = self.store.get(key);
+    if self.disk.is_some() {
+      // A fresh in-process copy answers; anything else reads the disk, where another
+      // process may have written a newer version (a regeneration after a revalidation).
+      if let Some(entry) = local {
+        let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
+        if freshness == Freshness::Fresh {
+          self.counters.hits.fetch_add(1, Relaxed);
+          return Ok(Lookup::Hit(Hit { entry, freshness }));
+        }
+      }
+      return Ok(Lookup::Shared);
+    }
     if self.shared.is_some() {
       // An in-process copy answers only while it is young and fresh; anything else asks
       // Redis, where another instance may already have written a newer version.
@@ -264,11 +336,16 @@ impl<V: Payload> Cache<V> {
   /// miss (counted in `storeErrors`), never an error.
   pub async fn get_shared(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
     self.check_open()?;
-    let Some(shared) = &self.shared else {
+    let read = if let Some(disk) = &self.disk {
+      self.counters.disk_reads.fetch_add(1, Relaxed);
+      disk.get(key, self.now())
+    } else if let Some(shared) = &self.shared {
+      self.counters.shared_reads.fetch_add(1, Relaxed);
+      shared.get(key).await
+    } else {
       return Ok(None);
     };
-    self.counters.shared_reads.fetch_add(1, Relaxed);
-    let bytes = match shared.get(key).await {
+    let bytes = match read {
       Ok(bytes) => bytes,
       Err(_) => {
         self.counters.store_errors.fetch_add(1, Relaxed);
@@ -300,7 +377,7 @@ impl<V: Payload> Cache<V> {
       let value = V::from_bytes(value);
       // With `localTtlMs: 0` a copy could never answer: keeping one would only churn the
       // tier and release the replaced JS Buffer off the JS thread (a wake-up) on every read.
-      let entry = if self.options.local_ttl_ms > 0.0 {
+      let entry = if self.disk.is_some() || self.options.local_ttl_ms > 0.0 {
         let (evicted, entry) = self
           .store
           .insert_at(key.to_string(), meta, value, now)
@@ -325,13 +402,14 @@ impl<V: Payload> Cache<V> {
   /// `profile` is a name or `{ stale?, revalidate?, expire? }`; explicit timings and a
   /// profile's missing fields inherit from the `default` profile. `timestamp` defaults to `now`.
   pub fn parse_meta(&self, meta: &Input, now: f64) -> Result<EntryMeta> {
-    const KNOWN: [&str; 6] = [
+    const KNOWN: [&str; 7] = [
       "tags",
       "profile",
       "stale",
       "revalidate",
       "expire",
       "timestamp",
+      "ifAbsent",
     ];
     match meta {
       Input::Undefined | Input::Null | Input::Object(_) => {}
@@ -404,30 +482,72 @@ impl<V: Payload> Cache<V> {
 
   /// Stores `value` under `key` with `meta` (see `parse_meta`). With a shared store the
   /// in-process tier keeps it and the returned write goes to Redis.
+  /// `meta.ifAbsent: true` stores only when nothing is stored under `key` (in process, on
+  /// disk, on Redis: `SET NX`), so seeding from the build output never overwrites a newer
+  /// regeneration.
   pub fn set(&self, key: String, value: V, meta: &Input) -> Result<Option<SharedWrite>> {
     self.check_open()?;
+    let if_absent = match meta.field("ifAbsent") {
+      v if v.is_nullish() => false,
+      Input::Bool(b) => *b,
+      v => {
+        return Err(Error::new(
+          ErrorCode::InvalidOptions,
+          format!("meta.ifAbsent must be a boolean, got {}", v.describe()),
+        ))
+      }
+    };
     let meta = self.parse_meta(meta, self.now())?;
-    self.set_entry(key, value, meta)
+    self.store_entry(key, value, meta, if_absent)
   }
 
   /// Stores an entry whose metadata is already resolved.
   /// Errors: `ERR_VALUE_TOO_LARGE` when it alone exceeds `maxMemoryBytes`.
   pub fn set_entry(&self, key: String, value: V, meta: EntryMeta) -> Result<Option<SharedWrite>> {
+    self.store_entry(key, value, meta, false)
+  }
+
+  fn store_entry(
+    &self,
+    key: String,
+    value: V,
+    meta: EntryMeta,
+    if_absent: bool,
+  ) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    let write = self.shared.as_ref().map(|_| {
-      let bytes = value.with_bytes(|v| codec::encode(&meta, v));
-      let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
-      let ttl = if meta.expire >= INFINITE_CACHE {
-        MAX_SHARED_TTL_MS
+    if if_absent && self.store.get(&key).is_some() {
+      return Ok(None);
+    }
+    let encoded = (self.shared.is_some() || self.disk.is_some())
+      .then(|| value.with_bytes(|v| codec::encode(&meta, v)));
+    let mut write = None;
+    if let Some(bytes) = encoded {
+      if let Some(disk) = &self.disk {
+        // Write-behind: queued for the disk's writer thread, nothing for the caller to await.
+        let queued = disk.put(Put {
+          key: key.clone(),
+          bytes,
+          expires_at: meta.expires_at().min(f64::MAX),
+          if_absent,
+        });
+        if queued.is_err() {
+          self.counters.store_errors.fetch_add(1, Relaxed);
+        }
       } else {
-        ttl
-      };
-      SharedWrite::Entry {
-        key: key.clone(),
-        bytes,
-        ttl_ms: ttl as u64,
+        let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
+        let ttl = if meta.expire >= INFINITE_CACHE {
+          MAX_SHARED_TTL_MS
+        } else {
+          ttl
+        };
+        write = Some(SharedWrite::Entry {
+          key: key.clone(),
+          bytes,
+          ttl_ms: ttl as u64,
+          if_absent,
+        });
       }
-    });
+    }
     let (evicted, _) = self.store.insert_at(key, meta, value, self.now())?;
     self.counters.sets.fetch_add(1, Relaxed);
     self.counters.evictions.fetch_add(evicted as u64, Relaxed);
@@ -438,21 +558,58 @@ impl<V: Payload> Cache<V> {
   pub fn delete(&self, key: &str) -> Result<(bool, Option<SharedWrite>)> {
     self.check_open()?;
     let removed = self.store.remove(key);
+    if let Some(disk) = &self.disk {
+      if disk.delete(key).is_err() {
+        self.counters.store_errors.fetch_add(1, Relaxed);
+      }
+    }
     let write = self.shared.as_ref().map(|_| SharedWrite::Delete {
       key: key.to_string(),
     });
     Ok((removed, write))
   }
 
+  /// Removes the in-process and disk entries whose key starts with `prefix` and not with
+  /// `except` (e.g. old builds' pages); returns how many: on disk when there is a disk tier
+  /// (it holds every in-process entry too), else in process. Redis entries are left to their
+  /// TTL. Errors: `ERR_STORE` from the disk tier.
+  pub async fn delete_by_prefix(&self, prefix: &str, except: Option<&str>) -> Result<u64> {
+    self.check_open()?;
+    let mut removed = self.store.remove_prefix(prefix, except) as u64;
+    if let Some(disk) = &self.disk {
+      match disk.delete_prefix(prefix, except).await {
+        Ok(n) => removed = n,
+        Err(err) => {
+          self.counters.store_errors.fetch_add(1, Relaxed);
+          return Err(err);
+        }
+      }
+    }
+    Ok(removed)
+  }
+
   /// Runs a write on the shared store. Errors: `ERR_STORE` (counted in `storeErrors`).
   pub async fn write_shared(&self, write: SharedWrite) -> Result<bool> {
+    if let (Some(disk), SharedWrite::Tags(writes)) = (&self.disk, &write) {
+      let result = disk.write_tags(writes.clone()).await.map(|_| true);
+      if result.is_err() {
+        self.counters.store_errors.fetch_add(1, Relaxed);
+      }
+      return result;
+    }
     let Some(shared) = &self.shared else {
       return Ok(false);
     };
     let result = match write {
-      SharedWrite::Entry { key, bytes, ttl_ms } => {
-        shared.set(&key, bytes, ttl_ms).await.map(|_| true)
-      }
+      SharedWrite::Entry {
+        key,
+        bytes,
+        ttl_ms,
+        if_absent,
+      } => shared
+        .set(&key, bytes, ttl_ms, if_absent)
+        .await
+        .map(|_| true),
       SharedWrite::Delete { key } => shared.delete(&key).await,
       SharedWrite::Tags(writes) => shared.write_tags(&writes).await.map(|_| true),
     };
@@ -532,7 +689,7 @@ impl<V: Payload> Cache<V> {
       .counters
       .tag_updates
       .fetch_add(tags.len() as u64, Relaxed);
-    self.shared.as_ref().map(|_| SharedWrite::Tags(writes))
+    (self.shared.is_some() || self.disk.is_some()).then_some(SharedWrite::Tags(writes))
   }
 
   /// `getExpiration(tags)`: the latest time (ms) at which one of `tags` expired, 0 if none.
@@ -604,6 +761,33 @@ impl<V: Payload> Cache<V> {
     result
   }
 
+  /// The disk tier's part of `refreshTags`: applies the tag writes other processes committed
+  /// since the last pull (one indexed query, on the calling thread). No-op without a disk.
+  /// Errors: `ERR_STORE` (the last known tags stay in force).
+  pub fn refresh_disk_tags(&self) -> Result<()> {
+    self.check_open()?;
+    let Some(disk) = &self.disk else {
+      return Ok(());
+    };
+    let mut seq = self.disk_seq.lock();
+    match disk.pull_tags(*seq) {
+      Ok(pull) => {
+        if !pull.writes.is_empty() {
+          let mut manifest = self.manifest.write();
+          for w in &pull.writes {
+            manifest.apply(w);
+          }
+        }
+        *seq = pull.seq;
+        Ok(())
+      }
+      Err(err) => {
+        self.counters.store_errors.fetch_add(1, Relaxed);
+        Err(err)
+      }
+    }
+  }
+
   /// Whether `refresh_tags` could have anything to do: false only with a shared store whose
   /// subscription is live, with no change announced, no pull in flight and a recent pull, so
   /// a caller may settle at once instead of hopping to tokio (a cheap synchronous check).
@@ -622,6 +806,16 @@ impl<V: Payload> Cache<V> {
 
   pub fn stats(&self) -> Stats {
     let c = &self.counters;
+    let disk = self
+      .disk
+      .as_ref()
+      .and_then(|d| d.totals().ok())
+      .unwrap_or_default();
+    let disk_write_errors = self.disk.as_ref().map_or(0, |d| d.write_errors());
+    let DiskTotals {
+      entries: disk_entries,
+      bytes: disk_bytes,
+    } = disk;
     Stats {
       hits: c.hits.load(Relaxed),
       misses: c.misses.load(Relaxed),
@@ -631,14 +825,28 @@ impl<V: Payload> Cache<V> {
       tag_updates: c.tag_updates.load(Relaxed),
       entries: self.store.len() as u64,
       bytes: self.store.bytes() as u64,
-      store_errors: c.store_errors.load(Relaxed),
+      store_errors: c.store_errors.load(Relaxed) + disk_write_errors,
       shared_reads: c.shared_reads.load(Relaxed),
+      disk_reads: c.disk_reads.load(Relaxed),
+      disk_entries,
+      disk_bytes,
     }
   }
 
-  /// Drops every in-process entry; later calls fail with `ERR_CLOSED`. Closing twice is fine.
+  /// Waits until the disk tier committed every write queued so far (no-op without one).
+  pub fn flush(&self) {
+    if let Some(disk) = &self.disk {
+      disk.flush();
+    }
+  }
+
+  /// Drops every in-process entry (after the disk tier committed its queued writes); later
+  /// calls fail with `ERR_CLOSED`. Closing twice is fine.
   pub fn close(&self) {
     self.closed.store(true, Relaxed);
+    if let Some(disk) = &self.disk {
+      disk.close();
+    }
     self.store.clear();
     if let Some(shared) = &self.shared {
       shared.close();

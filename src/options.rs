@@ -3,6 +3,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
 use crate::profile::Profiles;
+use crate::store::disk::DiskConfig;
 
 /// 128 MiB, the default bound of the memory store.
 pub const DEFAULT_MAX_MEMORY_BYTES: usize = 128 * 1024 * 1024;
@@ -13,7 +14,7 @@ pub const DEFAULT_LOCAL_TTL_MS: f64 = 1000.0;
 /// Key prefix in a shared store when none is given.
 pub const DEFAULT_KEY_PREFIX: &str = "tagcache";
 
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 9] = [
   "cacheLife",
   "maxMemoryBytes",
   "keyPrefix",
@@ -21,7 +22,11 @@ const KNOWN: [&str; 7] = [
   "redisUrl",
   "redisCluster",
   "localTtlMs",
+  "diskDir",
+  "maxDiskBytes",
 ];
+/// 1 GiB, the default bound of the disk tier.
+pub const DEFAULT_MAX_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Where the shared store is, when there is one.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +46,8 @@ pub struct Options {
   pub shared: Option<Shared>,
   /// With a shared store: how long an in-process copy is served without asking it (ms).
   pub local_ttl_ms: f64,
+  /// The disk tier behind the memory store (one machine), if any.
+  pub disk: Option<DiskConfig>,
 }
 
 impl Default for Options {
@@ -52,6 +59,7 @@ impl Default for Options {
       timeout_ms: DEFAULT_TIMEOUT_MS,
       shared: None,
       local_ttl_ms: DEFAULT_LOCAL_TTL_MS,
+      disk: None,
     }
   }
 }
@@ -128,7 +136,40 @@ impl Options {
       }
     }
     options.shared = parse_shared(input)?;
+    options.disk = parse_disk(input)?;
+    if options.disk.is_some() && options.shared.is_some() {
+      return Err(invalid(
+        "diskDir cannot be combined with redisUrl / redisCluster: Redis is the shared store, the disk tier is one machine's".into(),
+      ));
+    }
     Ok(options)
+  }
+}
+
+/// `diskDir` (a directory; `false` / nullish / `''`: none) and `maxDiskBytes` (≥ 1 MiB).
+fn parse_disk(input: &Input) -> Result<Option<DiskConfig>> {
+  let max_bytes = match input.field("maxDiskBytes") {
+    v if v.is_nullish() => DEFAULT_MAX_DISK_BYTES,
+    Input::Number(n) if n.is_finite() && *n >= 1_048_576.0 && n.fract() == 0.0 => *n as u64,
+    v => {
+      return Err(invalid(format!(
+        "maxDiskBytes must be a whole number of bytes ≥ 1048576 (1 MiB), got {}",
+        v.describe()
+      )))
+    }
+  };
+  match input.field("diskDir") {
+    v if v.is_nullish() => Ok(None),
+    Input::Bool(false) => Ok(None),
+    Input::String(s) if s.is_empty() => Ok(None),
+    Input::String(s) => Ok(Some(DiskConfig {
+      dir: s.into(),
+      max_bytes,
+    })),
+    v => Err(invalid(format!(
+      "diskDir must be a directory path string (or false), got {}",
+      v.describe()
+    ))),
   }
 }
 
@@ -203,6 +244,15 @@ mod tests {
         "redisCluster",
       ),
       (input_object! { "localTtlMs" => -1.0 }, "localTtlMs"),
+      (input_object! { "diskDir" => 5.0 }, "diskDir"),
+      (
+        input_object! { "diskDir" => "/d", "maxDiskBytes" => 1000.0 },
+        "maxDiskBytes",
+      ),
+      (
+        input_object! { "diskDir" => "/d", "redisUrl" => "redis://h:1" },
+        "cannot be combined",
+      ),
       (Input::String("x".into()), "options must be an object"),
     ];
     for (input, needle) in cases {
@@ -228,6 +278,20 @@ mod tests {
     })
     .unwrap();
     assert!(matches!(o.shared, Some(Shared::RedisCluster { nodes }) if nodes.len() == 2));
+  }
+
+  #[test]
+  fn disk_options() {
+    let o = Options::parse(&input_object! { "diskDir" => "/var/cache/t" }).unwrap();
+    assert_eq!(
+      o.disk,
+      Some(DiskConfig {
+        dir: "/var/cache/t".into(),
+        max_bytes: DEFAULT_MAX_DISK_BYTES
+      })
+    );
+    let o = Options::parse(&input_object! { "diskDir" => false }).unwrap();
+    assert_eq!(o.disk, None);
   }
 
   #[test]

@@ -240,9 +240,11 @@ fn string_arg(value: &Unknown, what: &str) -> Result<String> {
 impl TagCache {
   /// Creates a cache. `options` (all optional): `cacheLife` (the app's custom profiles),
   /// `maxMemoryBytes` (default 128 MiB), `redisUrl` / `redisCluster` (share the cache),
-  /// `keyPrefix`, `timeoutMs`, `localTtlMs`. Connects to Redis lazily, on first use.
-  /// Throws `ERR_INVALID_OPTIONS` (unknown key, bad value, unparsable URL) or
-  /// `ERR_INVALID_CACHE_LIFE`.
+  /// `keyPrefix`, `timeoutMs`, `localTtlMs`, `diskDir` / `maxDiskBytes` (the disk tier,
+  /// opened here: its tag state is loaded before the first call). Connects to Redis lazily,
+  /// on first use. Throws `ERR_INVALID_OPTIONS` (unknown key, bad value, unparsable URL) or
+  /// `ERR_INVALID_CACHE_LIFE`; a disk directory that cannot be used is one stderr line and
+  /// an in-memory cache, not an error.
   #[napi(constructor, catch_unwind)]
   pub fn new(
     env: Env,
@@ -250,10 +252,58 @@ impl TagCache {
   ) -> Result<Self> {
     let options = opt_input(options.as_ref()).js()?;
     let clock = next_clock(&env).unwrap_or_default();
+    let inner = Cache::from_input(&options, clock).js()?;
+    if let (Some(reason), Input::String(dir)) = (inner.disk_error(), options.field("diskDir")) {
+      eprintln!(
+        "tagcache: the disk cache at {dir} is unavailable ({reason}); caching in memory only"
+      );
+    }
     Ok(TagCache {
-      inner: Arc::new(Cache::from_input(&options, clock).js()?),
+      inner: Arc::new(inner),
       home: JsHome::here(&env),
     })
+  }
+
+  /// Where entries live: `'memory'` (in process only, also when a configured `diskDir`
+  /// could not be used), `'disk'` (in process, backed by the disk tier) or `'redis'`.
+  #[napi(getter, ts_return_type = "'memory' | 'disk' | 'redis'")]
+  pub fn storage(&self) -> &'static str {
+    self.inner.storage()
+  }
+
+  /// Removes the in-process and disk-tier entries whose key starts with `prefix` and does
+  /// not start with `except` (e.g. old builds' pages: `deleteByPrefix('page:',
+  /// 'page:<buildId>:')`). Resolves to how many were removed (on disk with a disk tier, else
+  /// in process). Redis entries are left to their
+  /// TTL. Rejects with `ERR_INVALID_OPTIONS` (not strings), `ERR_STORE`, `ERR_CLOSED`.
+  #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+  pub fn delete_by_prefix<'env>(
+    &self,
+    env: &'env Env,
+    #[napi(ts_arg_type = "string")] prefix: Unknown,
+    #[napi(ts_arg_type = "string")] except: Option<Unknown>,
+  ) -> napi::Result<Unknown<'env>> {
+    let args = (|| {
+      let prefix = string_arg(&prefix, "prefix")?;
+      let except = match except.as_ref() {
+        None => None,
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Undefined | ValueType::Null)) => None,
+        Some(v) => Some(string_arg(v, "except")?),
+      };
+      self.inner.check_open().js()?;
+      Ok((prefix, except))
+    })();
+    match args {
+      Ok((prefix, except)) => {
+        let engine = self.inner.clone();
+        on_shared(
+          env,
+          async move { engine.delete_by_prefix(&prefix, except.as_deref()).await },
+          |_, n| Ok(n as f64),
+        )
+      }
+      Err(err) => settle::<()>(env, Err(err)),
+    }
   }
 
   /// The entry for `key`, or `null` when missing, past `expire`, or when one of its tags or
@@ -495,10 +545,16 @@ impl TagCache {
   /// Pulls tag revalidations made by other instances from Redis: one round trip, work in
   /// proportion to what changed, skipped (settled at once) while the engine's subscription
   /// to tag-change announcements is live and has announced nothing since the last pull, at
-  /// most 1 s ago. Next calls it before a request's first cache read.
+  /// most 1 s ago. With the disk tier: the revalidations other processes sharing the
+  /// directory committed, one indexed query on this thread (settled at once). Next calls it
+  /// before a request's first cache read.
   /// Rejects with `ERR_STORE` (the last known tags stay in force). No-op in process.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn refresh_tags<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
+    // The disk tier's pull is one indexed query: done here, no thread hop.
+    if let Err(err) = self.inner.refresh_disk_tags() {
+      return settle::<()>(env, Err(err).js());
+    }
     // In process, or nothing announced while the subscription is live: settle at once.
     if !self.inner.refresh_needed() {
       return settle(env, self.inner.check_open().js());
@@ -551,7 +607,18 @@ impl TagCache {
       bytes: s.bytes as f64,
       store_errors: s.store_errors as f64,
       shared_reads: s.shared_reads as f64,
+      disk_reads: s.disk_reads as f64,
+      disk_entries: s.disk_entries as f64,
+      disk_bytes: s.disk_bytes as f64,
     }
+  }
+
+  /// Blocks until the disk tier has committed every entry write queued so far (writes are
+  /// write-behind); for a process about to exit (`process.on('exit', () => cache.flush())`).
+  /// No-op without a disk tier. Tag updates need no flush: they resolve once durable.
+  #[napi(catch_unwind)]
+  pub fn flush(&self) {
+    self.inner.flush();
   }
 
   /// Drops every entry and disconnects; later calls reject with `ERR_CLOSED`.

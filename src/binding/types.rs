@@ -52,6 +52,18 @@ pub struct TagCacheOptions {
   /// seen at once regardless: this bounds only how long a newer version of an entry written
   /// by another instance can go unseen here.
   pub local_ttl_ms: Option<f64>,
+  /// Directory of the disk tier (one machine): entries and tag state persist there across
+  /// restarts, in a SQLite database (`tagcache.sqlite`, WAL), behind the in-process store.
+  /// Every process that opens the same directory shares its entries and tags, as instances
+  /// sharing Redis do. Created if missing; a directory that cannot be written makes the
+  /// engine run in memory (`storage === 'memory'`, one line on stderr), never throw.
+  /// Cannot be combined with `redisUrl` / `redisCluster` (`ERR_INVALID_OPTIONS`). `false`:
+  /// none. The Next.js handlers default it to `<distDir>/cache/tagcache` without Redis.
+  #[napi(ts_type = "string | false")]
+  pub disk_dir: Option<String>,
+  /// Bound of the disk tier in bytes (key + encoded entry), ≥ 1048576; default
+  /// 1073741824 (1 GiB). Expired entries go first, then the oldest written.
+  pub max_disk_bytes: Option<f64>,
 }
 
 /// `set`'s metadata. Give either `profile` or explicit `stale` / `revalidate` / `expire`
@@ -71,6 +83,9 @@ pub struct SetMeta {
   pub expire: Option<f64>,
   /// When the value was created, **ms** since the epoch (float). Default: now.
   pub timestamp: Option<f64>,
+  /// Store only when nothing is stored under the key: in process, on disk, and in Redis
+  /// (`SET NX`). For seeding from the build output without overwriting a newer entry.
+  pub if_absent: Option<bool>,
 }
 
 /// `updateTags`' durations, as Next passes them: `{ expire }` in **seconds**.
@@ -126,8 +141,15 @@ pub struct TagCacheStats {
   pub entries: f64,
   /// Bytes charged against `maxMemoryBytes` now.
   pub bytes: f64,
-  /// Shared-store (Redis) operations that failed; each was served as a miss or rejected.
+  /// Store (Redis or disk tier) operations that failed; each was served as a miss, rejected,
+  /// or (a queued disk write) left the entry off disk.
   pub store_errors: f64,
   /// `get` calls answered by Redis rather than the in-process tier.
   pub shared_reads: f64,
+  /// `get` calls answered by the disk tier rather than the in-process tier.
+  pub disk_reads: f64,
+  /// Entries on disk now, written by any process sharing the directory (0 without one).
+  pub disk_entries: f64,
+  /// Bytes of those entries, charged against `maxDiskBytes`.
+  pub disk_bytes: f64,
 }

@@ -175,6 +175,30 @@ impl<V: Payload> MemoryStore<V> {
     removed.is_some()
   }
 
+  /// Removes the entries whose key starts with `prefix` and not with `except`; returns how
+  /// many. O(entries): for purges, not for requests.
+  pub fn remove_prefix(&self, prefix: &str, except: Option<&str>) -> usize {
+    let removed: Vec<_> = {
+      let mut inner = self.inner.lock();
+      let keys: Vec<String> = inner
+        .lru
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(prefix) && !except.is_some_and(|e| k.starts_with(e)))
+        .cloned()
+        .collect();
+      keys
+        .iter()
+        .filter_map(|k| {
+          let old = inner.lru.pop(k)?;
+          inner.bytes -= old.size;
+          Some(old)
+        })
+        .collect()
+    };
+    removed.len()
+  }
+
   /// Drops every entry.
   pub fn clear(&self) {
     let old = {

@@ -309,16 +309,20 @@ impl RedisStore {
     Ok(value)
   }
 
-  /// Stores an encoded entry for `ttl_ms`. One round trip.
-  pub async fn set(&self, key: &str, value: Vec<u8>, ttl_ms: u64) -> Result<()> {
+  /// Stores an encoded entry for `ttl_ms`; with `if_absent` only when the key is free
+  /// (`SET NX`, so a newer entry another instance wrote is kept). One round trip.
+  pub async fn set(&self, key: &str, value: Vec<u8>, ttl_ms: u64, if_absent: bool) -> Result<()> {
     let mut pipe = redis::pipe();
-    pipe
+    let set = pipe
       .cmd("SET")
       .arg(self.entry_key(key))
       .arg(value)
       .arg("PX")
-      .arg(ttl_ms.max(1))
-      .ignore();
+      .arg(ttl_ms.max(1));
+    if if_absent {
+      set.arg("NX");
+    }
+    set.ignore();
     self.run::<()>("set", &pipe).await
   }
 

@@ -1,0 +1,782 @@
+//! The disk tier: entries and tag state in one SQLite database (`<dir>/tagcache.sqlite`, WAL
+//! mode), through `rusqlite` with SQLite bundled. It sits behind the memory tier, survives
+//! restarts, and is shared by every process that opens the same directory (several
+//! `next start` on one machine, PM2 or cluster mode, a webhook worker), as Redis is shared by
+//! instances.
+//!
+//! Why SQLite: several processes may read and write one database at once (WAL: readers never
+//! wait for the writer), every commit is atomic (a `kill -9` mid-write leaves the last commit,
+//! never a torn entry), and eviction and the tag log are indexed queries. LMDB (heed) needs a
+//! fixed map size and forbids opening one environment twice in a process; redb allows one
+//! process at a time.
+//!
+//! Layout:
+//! - `entries(key, value, size, stored_at, expires_at)`: `codec`-encoded entries; `totals`
+//!   keeps their count and bytes (maintained by triggers, so every process sees one sum);
+//! - `tags(tag, stale, expired, seq)`: the tag manifest; `seq` orders the writes, so a process
+//!   catches up with one indexed query for `seq > last seen` (the Redis log's job).
+//!
+//! Entry writes are write-behind: queued to one writer thread per store, which commits them
+//! in batches, off the JS thread. Tag writes go through the same queue and are acknowledged
+//! only after their commit is synced (`synchronous = FULL`), so a revalidation that resolved
+//! survives a crash. Reads use a small pool of connections of their own.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::tags::{TagField, TagWrite};
+
+/// The database file inside the directory.
+pub const FILE_NAME: &str = "tagcache.sqlite";
+/// Schema version (`PRAGMA user_version`): a database of another version is recreated, so
+/// an upgrade costs misses, never a crash.
+const SCHEMA_VERSION: i64 = 1;
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most jobs committed in one transaction.
+const BATCH_JOBS: usize = 512;
+/// Most entry bytes committed in one transaction.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// How often the writer drops expired entries while it is busy.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Eviction stops when the entries fit in this share of `max_bytes`, so it runs in bursts.
+const EVICT_TO: f64 = 0.9;
+/// Idle read connections kept open.
+const POOL_SIZE: usize = 4;
+
+/// Where the disk tier lives and how large it may grow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiskConfig {
+  pub dir: PathBuf,
+  /// Bound on the entries' bytes (key + encoded entry), not counting SQLite's own overhead.
+  pub max_bytes: u64,
+}
+
+/// One entry write for the writer thread.
+pub struct Put {
+  pub key: String,
+  /// `codec`-encoded entry.
+  pub bytes: Vec<u8>,
+  /// ms since the epoch after which the entry is dropped.
+  pub expires_at: f64,
+  /// Store only when no entry is stored under `key`.
+  pub if_absent: bool,
+}
+
+type Ack<T> = tokio::sync::oneshot::Sender<Result<T>>;
+
+enum Job {
+  Put(Put),
+  Delete(String),
+  DeletePrefix {
+    prefix: String,
+    except: Option<String>,
+    ack: Ack<u64>,
+  },
+  Tags {
+    writes: Vec<TagWrite>,
+    ack: Ack<()>,
+  },
+  Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// Tag writes found in the database, and the position they bring a reader to.
+pub struct TagPull {
+  pub writes: Vec<TagWrite>,
+  pub seq: u64,
+}
+
+/// Count and bytes of the stored entries, as every process sees them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskTotals {
+  pub entries: u64,
+  pub bytes: u64,
+}
+
+/// The disk tier of one engine. Dropping it flushes queued writes and stops the writer.
+pub struct DiskStore {
+  path: PathBuf,
+  jobs: Mutex<Option<mpsc::Sender<Job>>>,
+  writer: Mutex<Option<JoinHandle<()>>>,
+  readers: Mutex<Vec<Connection>>,
+  /// Writes that failed on the writer thread (their entries are simply not on disk).
+  errors: Arc<AtomicU64>,
+}
+
+fn store_error(what: &str, err: impl std::fmt::Display) -> Error {
+  Error::new(ErrorCode::Store, format!("disk cache: {what}: {err}"))
+}
+
+fn now_ms() -> f64 {
+  std::time::SystemTime::now()
+    .duration_since(std::time::UNIX_EPOCH)
+    .map(|d| d.as_secs_f64() * 1000.0)
+    .unwrap_or(0.0)
+}
+
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+  let conn = Connection::open_with_flags(
+    path,
+    OpenFlags::SQLITE_OPEN_READ_WRITE
+      | OpenFlags::SQLITE_OPEN_CREATE
+      | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+  )?;
+  conn.busy_timeout(BUSY_TIMEOUT)?;
+  // WAL survives a crash of any process; NORMAL syncs at checkpoints (a commit is on disk
+  // once written, in the OS's hands); tag commits raise it to FULL for themselves.
+  conn.pragma_update(None, "journal_mode", "WAL")?;
+  conn.pragma_update(None, "synchronous", "NORMAL")?;
+  Ok(conn)
+}
+
+/// Creates the schema, or recreates it when the file holds another version.
+fn prepare_schema(conn: &mut Connection) -> rusqlite::Result<()> {
+  let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+  let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+  if version != SCHEMA_VERSION {
+    if version != 0 {
+      tx.execute_batch(
+        "DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS tags; DROP TABLE IF EXISTS totals;",
+      )?;
+    }
+    tx.execute_batch(
+      "CREATE TABLE IF NOT EXISTS entries (
+         key TEXT PRIMARY KEY NOT NULL,
+         value BLOB NOT NULL,
+         size INTEGER NOT NULL,
+         stored_at REAL NOT NULL,
+         expires_at REAL NOT NULL);
+       CREATE INDEX IF NOT EXISTS entries_by_stored_at ON entries(stored_at);
+       CREATE INDEX IF NOT EXISTS entries_by_expires_at ON entries(expires_at);
+       CREATE TABLE IF NOT EXISTS tags (
+         tag TEXT PRIMARY KEY NOT NULL,
+         stale REAL,
+         expired REAL,
+         seq INTEGER NOT NULL);
+       CREATE INDEX IF NOT EXISTS tags_by_seq ON tags(seq);
+       CREATE TABLE IF NOT EXISTS totals (
+         id INTEGER PRIMARY KEY CHECK (id = 0),
+         entries INTEGER NOT NULL,
+         bytes INTEGER NOT NULL);
+       INSERT OR IGNORE INTO totals VALUES (0, 0, 0);
+       CREATE TRIGGER IF NOT EXISTS entries_inserted AFTER INSERT ON entries BEGIN
+         UPDATE totals SET entries = entries + 1, bytes = bytes + new.size WHERE id = 0; END;
+       CREATE TRIGGER IF NOT EXISTS entries_deleted AFTER DELETE ON entries BEGIN
+         UPDATE totals SET entries = entries - 1, bytes = bytes - old.size WHERE id = 0; END;
+       CREATE TRIGGER IF NOT EXISTS entries_updated AFTER UPDATE ON entries BEGIN
+         UPDATE totals SET bytes = bytes - old.size + new.size WHERE id = 0; END;",
+    )?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+  }
+  tx.commit()
+}
+
+impl DiskStore {
+  /// Opens (creating if needed) the database in `config.dir` and starts its writer thread.
+  /// Errors: `ERR_STORE` when the directory cannot be created or the database cannot be
+  /// opened for writing (a read-only image); the caller then runs in memory.
+  pub fn open(config: &DiskConfig) -> Result<Self> {
+    std::fs::create_dir_all(&config.dir)
+      .map_err(|e| store_error(&format!("cannot create {}", config.dir.display()), e))?;
+    let path = config.dir.join(FILE_NAME);
+    let mut writer = open_connection(&path)
+      .map_err(|e| store_error(&format!("cannot open {}", path.display()), e))?;
+    prepare_schema(&mut writer)
+      .map_err(|e| store_error(&format!("cannot write {}", path.display()), e))?;
+    let reader = open_connection(&path).map_err(|e| store_error("cannot open a reader", e))?;
+    let (jobs, queue) = mpsc::channel();
+    let errors = Arc::new(AtomicU64::new(0));
+    let thread_errors = errors.clone();
+    let max_bytes = config.max_bytes;
+    let handle = std::thread::Builder::new()
+      .name("tagcache-disk".into())
+      .spawn(move || Writer::new(writer, max_bytes, thread_errors).run(queue))
+      .map_err(|e| store_error("cannot start the writer thread", e))?;
+    Ok(DiskStore {
+      path,
+      jobs: Mutex::new(Some(jobs)),
+      writer: Mutex::new(Some(handle)),
+      readers: Mutex::new(vec![reader]),
+      errors,
+    })
+  }
+
+  /// The database file.
+  pub fn path(&self) -> &Path {
+    &self.path
+  }
+
+  /// Writes that failed on the writer thread since the store was opened.
+  pub fn write_errors(&self) -> u64 {
+    self.errors.load(Relaxed)
+  }
+
+  fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    let conn = self.readers.lock().pop();
+    let conn = match conn {
+      Some(c) => c,
+      None => open_connection(&self.path).map_err(|e| store_error("cannot open a reader", e))?,
+    };
+    let result = f(&conn);
+    let mut pool = self.readers.lock();
+    if pool.len() < POOL_SIZE {
+      pool.push(conn);
+    }
+    result.map_err(|e| store_error("read", e))
+  }
+
+  fn send(&self, job: Job) -> Result<()> {
+    match &*self.jobs.lock() {
+      Some(jobs) => jobs
+        .send(job)
+        .map_err(|_| store_error("write", "the writer thread stopped")),
+      None => Err(store_error("write", "the store is closed")),
+    }
+  }
+
+  /// The encoded entry under `key` unless it has expired. One indexed read.
+  pub fn get(&self, key: &str, now: f64) -> Result<Option<Vec<u8>>> {
+    self.with_reader(|conn| {
+      conn
+        .prepare_cached("SELECT value FROM entries WHERE key = ?1 AND expires_at > ?2")?
+        .query_row(params![key, now], |row| row.get(0))
+        .optional()
+    })
+  }
+
+  /// Queues an entry write (write-behind: it reaches the disk shortly, off this thread).
+  pub fn put(&self, put: Put) -> Result<()> {
+    self.send(Job::Put(put))
+  }
+
+  /// Queues the removal of one entry.
+  pub fn delete(&self, key: &str) -> Result<()> {
+    self.send(Job::Delete(key.to_string()))
+  }
+
+  /// Removes the entries whose key starts with `prefix` and not with `except`, after every
+  /// write queued before it. Resolves to how many were removed.
+  pub async fn delete_prefix(&self, prefix: &str, except: Option<&str>) -> Result<u64> {
+    let (ack, done) = tokio::sync::oneshot::channel();
+    self.send(Job::DeletePrefix {
+      prefix: prefix.to_string(),
+      except: except.map(str::to_string),
+      ack,
+    })?;
+    done
+      .await
+      .map_err(|_| store_error("delete", "the writer thread stopped"))?
+  }
+
+  /// Writes tag fields; resolves once they are committed and synced to disk.
+  pub async fn write_tags(&self, writes: Vec<TagWrite>) -> Result<()> {
+    if writes.is_empty() {
+      return Ok(());
+    }
+    let (ack, done) = tokio::sync::oneshot::channel();
+    self.send(Job::Tags { writes, ack })?;
+    done
+      .await
+      .map_err(|_| store_error("revalidate tags", "the writer thread stopped"))?
+  }
+
+  /// Tag rows written after `after` (every row for 0), with the position they reach.
+  /// One indexed query: cheap enough for the start of every request.
+  pub fn pull_tags(&self, after: u64) -> Result<TagPull> {
+    self.with_reader(|conn| {
+      let mut statement =
+        conn.prepare_cached("SELECT tag, stale, expired, seq FROM tags WHERE seq > ?1")?;
+      let mut rows = statement.query(params![after as i64])?;
+      let mut pull = TagPull {
+        writes: Vec::new(),
+        seq: after,
+      };
+      while let Some(row) = rows.next()? {
+        let tag: String = row.get(0)?;
+        if let Some(stale) = row.get::<_, Option<f64>>(1)? {
+          pull
+            .writes
+            .push(TagWrite::new(&tag, TagField::Stale, stale));
+        }
+        if let Some(expired) = row.get::<_, Option<f64>>(2)? {
+          pull
+            .writes
+            .push(TagWrite::new(&tag, TagField::Expired, expired));
+        }
+        pull.seq = pull.seq.max(row.get::<_, i64>(3)? as u64);
+      }
+      Ok(pull)
+    })
+  }
+
+  /// Count and bytes of the entries on disk (all processes' writes).
+  pub fn totals(&self) -> Result<DiskTotals> {
+    self.with_reader(|conn| {
+      conn
+        .prepare_cached("SELECT entries, bytes FROM totals WHERE id = 0")?
+        .query_row([], |row| {
+          Ok(DiskTotals {
+            entries: row.get::<_, i64>(0)?.max(0) as u64,
+            bytes: row.get::<_, i64>(1)?.max(0) as u64,
+          })
+        })
+    })
+  }
+
+  /// Waits until every write queued before this call is committed.
+  pub fn flush(&self) {
+    let (done, wait) = std::sync::mpsc::channel();
+    if self.send(Job::Flush(done)).is_ok() {
+      let _ = wait.recv();
+    }
+  }
+
+  /// Commits what is queued and stops the writer. Later writes fail with `ERR_STORE`.
+  pub fn close(&self) {
+    let jobs = self.jobs.lock().take();
+    drop(jobs);
+    if let Some(handle) = self.writer.lock().take() {
+      let _ = handle.join();
+    }
+    self.readers.lock().clear();
+  }
+}
+
+impl Drop for DiskStore {
+  fn drop(&mut self) {
+    self.close();
+  }
+}
+
+/// The writer thread's state.
+struct Writer {
+  conn: Connection,
+  max_bytes: u64,
+  errors: Arc<AtomicU64>,
+  swept_at: Option<Instant>,
+}
+
+/// What one batch has to answer once it is committed.
+enum Reply {
+  Prefix(Ack<u64>, u64),
+  Tags(Ack<()>),
+  Flush(std::sync::mpsc::Sender<()>),
+}
+
+impl Writer {
+  fn new(conn: Connection, max_bytes: u64, errors: Arc<AtomicU64>) -> Self {
+    Writer {
+      conn,
+      max_bytes,
+      errors,
+      swept_at: None,
+    }
+  }
+
+  fn run(mut self, queue: mpsc::Receiver<Job>) {
+    self.maintain();
+    while let Ok(first) = queue.recv() {
+      let mut batch = vec![first];
+      let mut bytes = 0;
+      while batch.len() < BATCH_JOBS && bytes < BATCH_BYTES {
+        match queue.try_recv() {
+          Ok(job) => {
+            if let Job::Put(p) = &job {
+              bytes += p.bytes.len();
+            }
+            batch.push(job);
+          }
+          Err(_) => break,
+        }
+      }
+      self.commit(batch);
+      self.maintain();
+    }
+  }
+
+  /// Commits a batch in one transaction and answers its waiters.
+  fn commit(&mut self, batch: Vec<Job>) {
+    let durable = batch.iter().any(|j| matches!(j, Job::Tags { .. }));
+    if durable {
+      let _ = self.conn.pragma_update(None, "synchronous", "FULL");
+    }
+    let mut replies = Vec::new();
+    let result = (|| -> rusqlite::Result<()> {
+      let tx = self
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+      let mut seq: Option<i64> = None;
+      for job in batch {
+        match job {
+          Job::Put(p) => write_entry(&tx, &p)?,
+          Job::Delete(key) => {
+            tx.prepare_cached("DELETE FROM entries WHERE key = ?1")?
+              .execute(params![key])?;
+          }
+          Job::DeletePrefix {
+            prefix,
+            except,
+            ack,
+          } => {
+            let removed = delete_prefix(&tx, &prefix, except.as_deref())?;
+            replies.push(Reply::Prefix(ack, removed));
+          }
+          Job::Tags { writes, ack } => {
+            let next = match seq {
+              Some(s) => s,
+              None => tx.query_row("SELECT coalesce(max(seq), 0) FROM tags", [], |r| r.get(0))?,
+            };
+            seq = Some(write_tags(&tx, &writes, next)?);
+            replies.push(Reply::Tags(ack));
+          }
+          Job::Flush(done) => replies.push(Reply::Flush(done)),
+        }
+      }
+      tx.commit()
+    })();
+    if durable {
+      let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
+    }
+    if result.is_err() {
+      self.errors.fetch_add(1, Relaxed);
+    }
+    for reply in replies {
+      match reply {
+        Reply::Prefix(ack, n) => {
+          let _ = ack.send(match &result {
+            Ok(()) => Ok(n),
+            Err(e) => Err(store_error("delete", e)),
+          });
+        }
+        Reply::Tags(ack) => {
+          let _ = ack.send(match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(store_error("revalidate tags", e)),
+          });
+        }
+        Reply::Flush(done) => {
+          let _ = done.send(());
+        }
+      }
+    }
+  }
+
+  /// Keeps the entries within `max_bytes` (expired ones first, then the oldest written) and
+  /// drops expired entries once a `SWEEP_EVERY`. Failures only count: the next write retries.
+  fn maintain(&mut self) {
+    let now = now_ms();
+    let due = self.swept_at.is_none_or(|at| at.elapsed() >= SWEEP_EVERY);
+    let result = (|| -> rusqlite::Result<()> {
+      if due {
+        self.swept_at = Some(Instant::now());
+        self
+          .conn
+          .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
+          .execute(params![now])?;
+      }
+      let bytes = |conn: &Connection| -> rusqlite::Result<u64> {
+        conn.query_row("SELECT bytes FROM totals WHERE id = 0", [], |r| {
+          Ok(r.get::<_, i64>(0)?.max(0) as u64)
+        })
+      };
+      if bytes(&self.conn)? <= self.max_bytes {
+        return Ok(());
+      }
+      if !due {
+        self
+          .conn
+          .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
+          .execute(params![now])?;
+      }
+      let target = (self.max_bytes as f64 * EVICT_TO) as u64;
+      while bytes(&self.conn)? > target {
+        let removed = self
+          .conn
+          .prepare_cached(
+            "DELETE FROM entries WHERE rowid IN
+               (SELECT rowid FROM entries ORDER BY stored_at LIMIT 256)",
+          )?
+          .execute([])?;
+        if removed == 0 {
+          break;
+        }
+      }
+      Ok(())
+    })();
+    if result.is_err() {
+      self.errors.fetch_add(1, Relaxed);
+    }
+  }
+}
+
+fn write_entry(tx: &rusqlite::Transaction, put: &Put) -> rusqlite::Result<()> {
+  let size = (put.key.len() + put.bytes.len()) as i64;
+  let sql = if put.if_absent {
+    "INSERT INTO entries (key, value, size, stored_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT(key) DO NOTHING"
+  } else {
+    "INSERT INTO entries (key, value, size, stored_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
+       stored_at = excluded.stored_at, expires_at = excluded.expires_at"
+  };
+  tx.prepare_cached(sql)?
+    .execute(params![put.key, put.bytes, size, now_ms(), put.expires_at])?;
+  Ok(())
+}
+
+/// Writes tag fields after position `seq`; returns the last position written.
+fn write_tags(
+  tx: &rusqlite::Transaction,
+  writes: &[TagWrite],
+  mut seq: i64,
+) -> rusqlite::Result<i64> {
+  let mut stale = tx.prepare_cached(
+    "INSERT INTO tags (tag, stale, seq) VALUES (?1, ?2, ?3)
+     ON CONFLICT(tag) DO UPDATE SET stale = excluded.stale, seq = excluded.seq",
+  )?;
+  let mut expired = tx.prepare_cached(
+    "INSERT INTO tags (tag, expired, seq) VALUES (?1, ?2, ?3)
+     ON CONFLICT(tag) DO UPDATE SET expired = excluded.expired, seq = excluded.seq",
+  )?;
+  for w in writes {
+    seq += 1;
+    match w.field {
+      TagField::Stale => stale.execute(params![w.tag, w.time, seq])?,
+      TagField::Expired => expired.execute(params![w.tag, w.time, seq])?,
+    };
+  }
+  Ok(seq)
+}
+
+/// Deletes keys in `[prefix, prefix⁺)` outside `[except, except⁺)`: index range scans, no
+/// `LIKE` (whose wildcards and case folding would need escaping).
+fn delete_prefix(
+  tx: &rusqlite::Transaction,
+  prefix: &str,
+  except: Option<&str>,
+) -> rusqlite::Result<u64> {
+  let in_range = |p: &str| -> (String, Option<String>) { (p.to_string(), prefix_end(p)) };
+  let (lo, hi) = in_range(prefix);
+  let mut removed = 0u64;
+  let mut delete = |from: &str, to: Option<&str>| -> rusqlite::Result<()> {
+    removed += match to {
+      Some(to) => tx
+        .prepare_cached("DELETE FROM entries WHERE key >= ?1 AND key < ?2")?
+        .execute(params![from, to])?,
+      None => tx
+        .prepare_cached("DELETE FROM entries WHERE key >= ?1")?
+        .execute(params![from])?,
+    } as u64;
+    Ok(())
+  };
+  match except.filter(|e| e.starts_with(prefix)) {
+    None => delete(&lo, hi.as_deref())?,
+    Some(except) => {
+      let (keep_lo, keep_hi) = in_range(except);
+      delete(&lo, Some(&keep_lo))?;
+      if let Some(keep_hi) = keep_hi {
+        // Everything in the prefix past the kept range.
+        match hi.as_deref() {
+          Some(hi) if keep_hi.as_str() >= hi => {}
+          _ => delete(&keep_hi, hi.as_deref())?,
+        }
+      }
+    }
+  }
+  Ok(removed)
+}
+
+/// The smallest string greater than every string starting with `prefix`, or `None` when
+/// there is none (empty, or only `char::MAX`s).
+fn prefix_end(prefix: &str) -> Option<String> {
+  let mut chars: Vec<char> = prefix.chars().collect();
+  while let Some(last) = chars.pop() {
+    let mut next = last as u32 + 1;
+    // Skip the surrogate range, which `char` cannot hold.
+    if (0xD800..=0xDFFF).contains(&next) {
+      next = 0xE000;
+    }
+    if let Some(c) = char::from_u32(next) {
+      chars.push(c);
+      return Some(chars.into_iter().collect());
+    }
+  }
+  None
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+      "tagcache-disk-{name}-{}-{}",
+      std::process::id(),
+      now_ms() as u64
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+  }
+
+  fn open(dir: &Path) -> DiskStore {
+    DiskStore::open(&DiskConfig {
+      dir: dir.to_path_buf(),
+      max_bytes: 1 << 30,
+    })
+    .unwrap()
+  }
+
+  fn put(key: &str, bytes: &[u8], if_absent: bool) -> Put {
+    Put {
+      key: key.into(),
+      bytes: bytes.to_vec(),
+      expires_at: now_ms() + 60_000.0,
+      if_absent,
+    }
+  }
+
+  fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+      .build()
+      .unwrap()
+      .block_on(f)
+  }
+
+  #[test]
+  fn entries_survive_a_reopen_and_if_absent_keeps_the_first() {
+    let dir = temp_dir("reopen");
+    let store = open(&dir);
+    store.put(put("a", b"one", false)).unwrap();
+    store.put(put("a", b"two", true)).unwrap();
+    store.put(put("b", b"x", false)).unwrap();
+    store.delete("b").unwrap();
+    store.close();
+    let store = open(&dir);
+    assert_eq!(
+      store.get("a", now_ms()).unwrap().as_deref(),
+      Some(&b"one"[..])
+    );
+    assert_eq!(store.get("b", now_ms()).unwrap(), None);
+    assert_eq!(
+      store.totals().unwrap(),
+      DiskTotals {
+        entries: 1,
+        bytes: 4
+      }
+    );
+    // Past its expiry an entry is not read.
+    assert_eq!(store.get("a", now_ms() + 120_000.0).unwrap(), None);
+  }
+
+  #[test]
+  fn tags_are_pulled_in_order_by_another_connection() {
+    let dir = temp_dir("tags");
+    let a = open(&dir);
+    let b = open(&dir);
+    let start = b.pull_tags(0).unwrap();
+    assert!(start.writes.is_empty());
+    block_on(a.write_tags(vec![
+      TagWrite::new("posts", TagField::Stale, 10.0),
+      TagWrite::new("posts", TagField::Expired, 20.0),
+    ]))
+    .unwrap();
+    let pulled = b.pull_tags(start.seq).unwrap();
+    assert_eq!(pulled.writes.len(), 2);
+    assert_eq!(pulled.seq, 2);
+    block_on(a.write_tags(vec![TagWrite::new("posts", TagField::Expired, 5.0)])).unwrap();
+    let later = b.pull_tags(pulled.seq).unwrap();
+    // The row's whole state: stale kept, expired overwritten (last write wins).
+    assert_eq!(
+      later.writes,
+      vec![
+        TagWrite::new("posts", TagField::Stale, 10.0),
+        TagWrite::new("posts", TagField::Expired, 5.0)
+      ]
+    );
+    assert!(b.pull_tags(later.seq).unwrap().writes.is_empty());
+  }
+
+  #[test]
+  fn evicts_the_oldest_past_max_bytes() {
+    let dir = temp_dir("evict");
+    let store = DiskStore::open(&DiskConfig {
+      dir: dir.clone(),
+      max_bytes: 10_000,
+    })
+    .unwrap();
+    for i in 0..40 {
+      store
+        .put(put(&format!("k{i:02}"), &[0u8; 997], false))
+        .unwrap();
+      store.flush();
+    }
+    let totals = store.totals().unwrap();
+    assert!(totals.bytes <= 10_000, "{totals:?}");
+    assert!(store.get("k39", now_ms()).unwrap().is_some());
+    assert!(store.get("k00", now_ms()).unwrap().is_none());
+  }
+
+  #[test]
+  fn delete_prefix_keeps_the_exception() {
+    let dir = temp_dir("prefix");
+    let store = open(&dir);
+    for key in [
+      "page:old:/a",
+      "page:old:/b",
+      "page:new:/a",
+      "fetch:x",
+      "page;",
+    ] {
+      store.put(put(key, b"v", false)).unwrap();
+    }
+    let removed = block_on(store.delete_prefix("page:", Some("page:new:"))).unwrap();
+    assert_eq!(removed, 2);
+    for (key, kept) in [
+      ("page:old:/a", false),
+      ("page:new:/a", true),
+      ("fetch:x", true),
+      ("page;", true),
+    ] {
+      assert_eq!(store.get(key, now_ms()).unwrap().is_some(), kept, "{key}");
+    }
+    assert_eq!(block_on(store.delete_prefix("", None)).unwrap(), 3);
+  }
+
+  #[test]
+  fn another_schema_version_is_recreated_not_an_error() {
+    let dir = temp_dir("version");
+    let store = open(&dir);
+    store.put(put("a", b"v", false)).unwrap();
+    store.close();
+    let conn = Connection::open(dir.join(FILE_NAME)).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let store = open(&dir);
+    assert_eq!(store.get("a", now_ms()).unwrap(), None);
+  }
+
+  #[test]
+  fn an_unwritable_directory_is_an_error() {
+    let err = DiskStore::open(&DiskConfig {
+      dir: PathBuf::from("/proc/tagcache-cannot-be-here"),
+      max_bytes: 1 << 20,
+    })
+    .err()
+    .unwrap();
+    assert_eq!(err.code, ErrorCode::Store);
+  }
+
+  #[test]
+  fn prefix_end_is_the_next_string() {
+    assert_eq!(prefix_end("page:").as_deref(), Some("page;"));
+    assert_eq!(prefix_end(""), None);
+  }
+}
