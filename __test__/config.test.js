@@ -2,10 +2,15 @@
 const { withTagCache } = require('../next/config')
 const { optionsFromEnv, serializeOptions } = require('../next/engine')
 
-const saved = process.env.TAGCACHE_OPTIONS
+const path = require('node:path')
+
+const VARIABLES = ['TAGCACHE_OPTIONS', 'TAGCACHE_BUILD_ID', 'NEXT_DEPLOYMENT_ID']
+const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]))
 afterEach(() => {
-  if (saved === undefined) delete process.env.TAGCACHE_OPTIONS
-  else process.env.TAGCACHE_OPTIONS = saved
+  for (const name of VARIABLES) {
+    if (saved[name] === undefined) delete process.env[name]
+    else process.env[name] = saved[name]
+  }
 })
 
 test('wires the use-cache handler, turns off Next memory caches, passes cacheLife on', () => {
@@ -30,6 +35,7 @@ test('wires the use-cache handler, turns off Next memory caches, passes cacheLif
   expect(options).toEqual({
     maxMemoryBytes: 1024,
     cacheLife: { blog: { revalidate: 60, expire: 4294967294 } },
+    diskDir: path.resolve('.next', 'cache', 'tagcache'),
   })
   expect(withTagCache({}).serverExternalPackages).toEqual(['tagcache'])
 })
@@ -75,4 +81,92 @@ test('options from the environment', () => {
   expect(() => optionsFromEnv({ TAGCACHE_MAX_MEMORY_BYTES: 'lots' })).toThrow(
     expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
   )
+})
+
+describe('disk tier', () => {
+  test('on by default under <distDir>/cache/tagcache; false turns it off; a string moves it', () => {
+    withTagCache({})
+    expect(optionsFromEnv().diskDir).toBe(path.resolve('.next/cache/tagcache'))
+    withTagCache({ distDir: 'build' })
+    expect(optionsFromEnv().diskDir).toBe(path.resolve('build/cache/tagcache'))
+    withTagCache({}, { diskDir: false })
+    expect(optionsFromEnv()).not.toHaveProperty('diskDir')
+    withTagCache({}, { diskDir: '/var/cache/app', maxDiskBytes: 1 << 20 })
+    expect(optionsFromEnv()).toMatchObject({ diskDir: '/var/cache/app', maxDiskBytes: 1 << 20 })
+  })
+
+  test('validating the options does not open the disk tier', () => {
+    const dir = path.join(require('node:os').tmpdir(), `tagcache-config-${process.pid}`)
+    withTagCache({}, { diskDir: dir })
+    expect(require('node:fs').existsSync(dir)).toBe(false)
+    expect(() => withTagCache({}, { maxDiskBytes: 'big' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    )
+    expect(() => withTagCache({}, { diskDir: 5 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    )
+  })
+
+  test('Redis replaces it: none by default, an explicit one is an error, the env drops it', () => {
+    withTagCache({}, { redisUrl: 'redis://127.0.0.1:1', keyPrefix: 'x' })
+    expect(optionsFromEnv()).not.toHaveProperty('diskDir')
+    expect(() => withTagCache({}, { redisUrl: 'redis://127.0.0.1:1', diskDir: '/tmp/x' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    )
+    const env = { TAGCACHE_OPTIONS: serializeOptions({ diskDir: '/tmp/d', maxDiskBytes: 10 }) }
+    expect(optionsFromEnv(env)).toEqual({ diskDir: '/tmp/d', maxDiskBytes: 10 })
+    expect(optionsFromEnv({ ...env, TAGCACHE_REDIS_URL: 'redis://h:6379' })).toEqual({
+      redisUrl: 'redis://h:6379',
+    })
+  })
+
+  test('TAGCACHE_DISK_DIR and TAGCACHE_MAX_DISK_BYTES', () => {
+    const env = { TAGCACHE_OPTIONS: serializeOptions({ diskDir: '/tmp/d' }) }
+    expect(optionsFromEnv({ ...env, TAGCACHE_DISK_DIR: '/srv/c' }).diskDir).toBe('/srv/c')
+    for (const off of ['off', 'false', '', 'OFF']) {
+      expect(optionsFromEnv({ ...env, TAGCACHE_DISK_DIR: off })).not.toHaveProperty('diskDir')
+    }
+    expect(optionsFromEnv({ TAGCACHE_MAX_DISK_BYTES: '4096' })).toEqual({ maxDiskBytes: 4096 })
+    expect(() => optionsFromEnv({ TAGCACHE_MAX_DISK_BYTES: 'lots' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    )
+  })
+})
+
+describe('build id', () => {
+  beforeEach(() => {
+    delete process.env.TAGCACHE_BUILD_ID
+    delete process.env.NEXT_DEPLOYMENT_ID
+  })
+
+  test("the app's generateBuildId is kept and its id published in TAGCACHE_BUILD_ID", async () => {
+    const config = withTagCache({ generateBuildId: async () => ' release-42 ' })
+    expect(process.env.TAGCACHE_BUILD_ID).toBeUndefined()
+    expect(await config.generateBuildId()).toBe(' release-42 ')
+    expect(process.env.TAGCACHE_BUILD_ID).toBe('release-42')
+  })
+
+  test('null (or no generateBuildId) generates an id as Next would', async () => {
+    for (const config of [withTagCache({ generateBuildId: () => null }), withTagCache({})]) {
+      const id = await config.generateBuildId()
+      expect(id).toMatch(/^[\w-]{21}$/)
+      expect(id).not.toMatch(/ad/i)
+      expect(process.env.TAGCACHE_BUILD_ID).toBe(id)
+    }
+  })
+
+  test('a non-string id is passed through for Next to reject, and not published', async () => {
+    const config = withTagCache({ generateBuildId: () => undefined })
+    expect(await config.generateBuildId()).toBeUndefined()
+    expect(process.env.TAGCACHE_BUILD_ID).toBeUndefined()
+  })
+
+  test('deploymentId without generateBuildId: Next keeps its constant id; the deployment id namespaces', () => {
+    const config = withTagCache({ deploymentId: 'dpl_1' })
+    expect(config.generateBuildId).toBeUndefined()
+    expect(process.env.TAGCACHE_BUILD_ID).toBe('dpl_1')
+    process.env.NEXT_DEPLOYMENT_ID = 'dpl_env'
+    expect(withTagCache({}).generateBuildId).toBeUndefined()
+    expect(process.env.TAGCACHE_BUILD_ID).toBe('dpl_env')
+  })
 })

@@ -242,7 +242,7 @@ test('the default export is a class on the shared engine, shared with use-cache'
   expect(Handler.default).toBe(Handler)
   await new Handler({}).set('isr-shared', { kind: 'REDIRECT', props: { a: 1 } }, {})
   const { sharedEngine } = require('../next/engine')
-  expect(await sharedEngine().get('isr-shared')).not.toBeNull()
+  expect(await sharedEngine().get(Handler.pageKey('', 'isr-shared'))).not.toBeNull()
   // One revalidation reaches both handlers.
   const useCache = require('../next/use-cache')
   expect(useCache).toBeDefined()

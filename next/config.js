@@ -8,12 +8,24 @@
  * `experimental` for Next 15), `cacheHandler` to `tagcache/next/incremental` (ISR, fetch,
  * route handlers), `cacheMaxMemorySize: 0` (Next's own in-memory caches off: tagcache is
  * the cache) and adds `tagcache` to `serverExternalPackages` (Node loads the addon; the
- * bundler would trace its loader's optional requires of other platforms' binaries), and hands the options, including the app's `cacheLife`, to the handlers
- * through `TAGCACHE_OPTIONS`. The options are validated here, so a typo fails `next build` /
- * `next start` at once with a coded error instead of turning every request into a miss.
+ * bundler would trace its loader's optional requires of other platforms' binaries), and hands
+ * the options, including the app's `cacheLife`, to the handlers through `TAGCACHE_OPTIONS`.
+ * The options are validated here, so a typo fails `next build` / `next start` at once with a
+ * coded error instead of turning every request into a miss.
+ *
+ * Disk tier: without `redisUrl` / `redisCluster`, `diskDir` defaults to
+ * `<cwd>/<distDir>/cache/tagcache` (a directory Next users already keep between builds), so a
+ * restart finds the cache warm; `diskDir: false` turns it off, a string moves it.
+ *
+ * Build id: `generateBuildId` is wrapped so that the id of this build (the app's own, or one
+ * generated as Next would when it returns null) is in `TAGCACHE_BUILD_ID` before `next build`
+ * renders anything; its worker processes inherit it, and the ISR handler namespaces the
+ * build's pages with it (`BUILD_ID` is written only at the end of the build).
  */
+const path = require('node:path')
+const { randomBytes } = require('node:crypto')
 const { TagCache } = require('../binding.js')
-const { serializeOptions } = require('./engine.js')
+const { serializeOptions, codedError } = require('./engine.js')
 
 /**
  * @param {object} [nextConfig] the app's Next.js config object
@@ -31,14 +43,14 @@ function withTagCache(nextConfig = {}, options = {}) {
     options.cacheLife ?? nextConfig.cacheLife ?? experimental.cacheLife,
     nextConfig,
   )
-  const engineOptions = dropUndefined({ ...options, cacheLife })
-  // Validate now: constructing an engine runs every check the handlers would.
-  new TagCache(engineOptions).close()
+  const engineOptions = withDiskDir(dropUndefined({ ...options, cacheLife }), nextConfig)
+  validate(engineOptions)
   process.env.TAGCACHE_OPTIONS = serializeOptions(engineOptions)
 
   const useCache = require.resolve('./use-cache.js')
   const wired = {
     ...nextConfig,
+    ...buildIdConfig(nextConfig),
     cacheHandler: require.resolve('./incremental.js'),
     cacheMaxMemorySize: 0,
     serverExternalPackages: [
@@ -54,6 +66,96 @@ function withTagCache(nextConfig = {}, options = {}) {
     }
   }
   return wired
+}
+
+/**
+ * `diskDir` as the handlers get it: none with Redis (the engine cannot combine them) or
+ * `diskDir: false`; the given string; else `<cwd>/<distDir>/cache/tagcache`.
+ */
+function withDiskDir(engineOptions, nextConfig) {
+  const { diskDir, ...rest } = engineOptions
+  const redis = rest.redisUrl !== undefined || rest.redisCluster !== undefined
+  if (diskDir === false) return rest
+  if (redis) {
+    if (diskDir !== undefined) {
+      throw codedError(
+        'ERR_INVALID_OPTIONS',
+        'diskDir cannot be combined with redisUrl / redisCluster: Redis is the shared tier',
+      )
+    }
+    return rest
+  }
+  if (diskDir !== undefined && typeof diskDir !== 'string') {
+    throw codedError(
+      'ERR_INVALID_OPTIONS',
+      `diskDir must be a path or false, got ${typeof diskDir}`,
+    )
+  }
+  const dir = diskDir ?? path.join(nextConfig.distDir || '.next', 'cache', 'tagcache')
+  return { ...rest, diskDir: path.resolve(process.cwd(), dir) }
+}
+
+/**
+ * Runs every check the handlers' engine would, without its disk tier: opening
+ * `<diskDir>/tagcache.sqlite` in the process that loads the config would hold the file for
+ * nothing (and create the directory at config time).
+ */
+function validate(engineOptions) {
+  const rest = { ...engineOptions }
+  const maxDiskBytes = rest.maxDiskBytes
+  delete rest.diskDir
+  delete rest.maxDiskBytes
+  if (
+    maxDiskBytes !== undefined &&
+    (typeof maxDiskBytes !== 'number' || !Number.isFinite(maxDiskBytes) || maxDiskBytes < 0)
+  ) {
+    throw codedError(
+      'ERR_INVALID_OPTIONS',
+      `maxDiskBytes must be a number of bytes, got ${JSON.stringify(maxDiskBytes)}`,
+    )
+  }
+  new TagCache(rest).close()
+}
+
+/**
+ * The `generateBuildId` that publishes the build id in `TAGCACHE_BUILD_ID`.
+ *
+ * Mirrors Next's `getBuildId` (`build/index.js`): with a `deploymentId` (config or
+ * `NEXT_DEPLOYMENT_ID`) and no `generateBuildId`, Next uses a constant build id and relies on
+ * the deployment id for skew protection; the config is left as it is then, and the
+ * deployment id (which, unlike that constant, differs per deploy) is the namespace, set in
+ * every process that loads the config, `next start` included.
+ */
+function buildIdConfig(nextConfig) {
+  const userGenerate = nextConfig.generateBuildId
+  const deploymentId = process.env.NEXT_DEPLOYMENT_ID || nextConfig.deploymentId
+  if (deploymentId && !userGenerate) {
+    process.env.TAGCACHE_BUILD_ID = String(deploymentId)
+    return {}
+  }
+  return {
+    async generateBuildId() {
+      let id = userGenerate ? await userGenerate() : null
+      // Next's `generateBuildId`: null means "generate one" (nanoid, never containing "ad").
+      if (id === null) id = generatedBuildId()
+      if (typeof id === 'string') process.env.TAGCACHE_BUILD_ID = id.trim()
+      return id
+    },
+  }
+}
+
+/** A build id as Next generates one: its nanoid, retried while it contains `ad`. */
+function generatedBuildId() {
+  let nanoid
+  try {
+    const file = require.resolve('next/dist/compiled/nanoid/index.cjs', { paths: [process.cwd()] })
+    nanoid = require(file).nanoid
+  } catch {
+    nanoid = () => randomBytes(16).toString('base64url').slice(0, 21)
+  }
+  let id
+  while (!id || /ad/i.test(id)) id = nanoid()
+  return id
 }
 
 /** The major version of the app's Next.js (resolved from the app's directory), 16 if unknown. */

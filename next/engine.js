@@ -6,7 +6,11 @@
  * - `TAGCACHE_OPTIONS`: JSON of `TagCacheOptions` (including the app's `cacheLife`)
  * - `TAGCACHE_MAX_MEMORY_BYTES`: bound of the in-process store, bytes
  * - `TAGCACHE_KEY_PREFIX`: key namespace in a shared store
- * - `TAGCACHE_REDIS_URL`: Redis URL (shared store)
+ * - `TAGCACHE_REDIS_URL`: Redis URL (shared store); it replaces the disk tier (the two cannot
+ *   be combined), so any `diskDir` is dropped
+ * - `TAGCACHE_DISK_DIR`: directory of the disk tier (`withTagCache` defaults it to
+ *   `<distDir>/cache/tagcache`); `off`, `false` or empty: no disk tier (memory only)
+ * - `TAGCACHE_MAX_DISK_BYTES`: bound of the disk tier, bytes (engine default 1 GiB)
  *
  * Kept on `globalThis` so that every copy of this module (Next loads handlers with
  * `import()`, apps may `require` them too) sees the same engine and the same tags.
@@ -32,19 +36,36 @@ function optionsFromEnv(env = process.env) {
       throw codedError('ERR_INVALID_OPTIONS', `TAGCACHE_OPTIONS is not JSON: ${err.message}`)
     }
   }
-  if (env.TAGCACHE_MAX_MEMORY_BYTES) {
-    const bytes = Number(env.TAGCACHE_MAX_MEMORY_BYTES)
-    if (!Number.isFinite(bytes)) {
-      throw codedError(
-        'ERR_INVALID_OPTIONS',
-        `TAGCACHE_MAX_MEMORY_BYTES must be a number of bytes, got ${JSON.stringify(env.TAGCACHE_MAX_MEMORY_BYTES)}`,
-      )
-    }
-    options.maxMemoryBytes = bytes
+  const memoryBytes = bytesFromEnv(env, 'TAGCACHE_MAX_MEMORY_BYTES')
+  if (memoryBytes !== undefined) options.maxMemoryBytes = memoryBytes
+  const diskBytes = bytesFromEnv(env, 'TAGCACHE_MAX_DISK_BYTES')
+  if (diskBytes !== undefined) options.maxDiskBytes = diskBytes
+  if (env.TAGCACHE_DISK_DIR !== undefined) {
+    const dir = env.TAGCACHE_DISK_DIR.trim()
+    if (dir === '' || /^(off|false)$/i.test(dir)) delete options.diskDir
+    else options.diskDir = dir
   }
   if (env.TAGCACHE_KEY_PREFIX) options.keyPrefix = env.TAGCACHE_KEY_PREFIX
   if (env.TAGCACHE_REDIS_URL) options.redisUrl = env.TAGCACHE_REDIS_URL
+  // Redis wins over the (default-on) disk tier: the engine rejects the two together.
+  if (options.redisUrl || options.redisCluster) {
+    delete options.diskDir
+    delete options.maxDiskBytes
+  }
   return options
+}
+
+/** A byte count from `env[name]`; undefined when unset; `ERR_INVALID_OPTIONS` when not a number. */
+function bytesFromEnv(env, name) {
+  if (!env[name]) return undefined
+  const bytes = Number(env[name])
+  if (!Number.isFinite(bytes)) {
+    throw codedError(
+      'ERR_INVALID_OPTIONS',
+      `${name} must be a number of bytes, got ${JSON.stringify(env[name])}`,
+    )
+  }
+  return bytes
 }
 
 /**
@@ -87,4 +108,11 @@ function codedError(code, message) {
   return err
 }
 
-module.exports = { sharedEngine, lazyEngine, optionsFromEnv, serializeOptions, INFINITE_CACHE }
+module.exports = {
+  sharedEngine,
+  lazyEngine,
+  optionsFromEnv,
+  serializeOptions,
+  codedError,
+  INFINITE_CACHE,
+}

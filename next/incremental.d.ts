@@ -19,6 +19,13 @@ interface IncrementalCacheEntry {
 /**
  * Next's `cacheHandler` class interface (ISR, fetch, route handlers, images). `get` and
  * `set` never reject: a failure is a miss, logged once.
+ *
+ * Engine keys: `fetch:<cacheKey>` (fetch entries, shared by every build as Next's fetch cache
+ * is) and `page:<buildId>:<cacheKey>` (every other kind). The build id is
+ * `TAGCACHE_BUILD_ID` (set by `withTagCache` during `next build`), else `<distDir>/BUILD_ID`.
+ * In `next start`, a miss for a route the build prerendered is answered from the build's
+ * files (as Next's FileSystemCache) and stored without overwriting a newer entry; the first
+ * request drops older builds' `page:` entries.
  */
 declare class IncrementalHandler {
   constructor(ctx?: unknown)
@@ -53,6 +60,12 @@ declare function createIncrementalCacheHandler(
 declare const Handler: typeof IncrementalHandler & {
   default: typeof IncrementalHandler
   createIncrementalCacheHandler: typeof createIncrementalCacheHandler
+  /** The engine key of a fetch entry: `fetch:<cacheKey>`. */
+  fetchKey(cacheKey: string): string
+  /** The engine key of a build-bound entry: `page:<buildId>:<cacheKey>`. */
+  pageKey(buildId: string, cacheKey: string): string
+  /** `TAGCACHE_BUILD_ID`, else `<serverDistDir>/../BUILD_ID`, else '' (not known yet). */
+  readBuildId(serverDistDir?: string, env?: Record<string, string | undefined>): string
 }
 declare namespace Handler {
   export type { CacheControl, IncrementalCacheEntry }

@@ -13,6 +13,15 @@
  * Tags: `ctx.tags` for fetch entries, the `x-next-cache-tags` header for pages and routes.
  * A tag expired after the entry was written makes `get` a miss; a tag revalidated with a
  * profile makes the entry stale in the way Next reads staleness for that kind.
+ * Keys: `fetch:<cacheKey>` for fetch entries (shared by every build, as Next's fetch cache
+ * is), `page:<buildId>:<cacheKey>` for every other kind (one build's pages, routes, ...).
+ * The first request of `next start` drops older builds' `page:` entries.
+ *
+ * Warm start: a miss for a route `next build` prerendered is answered from the build's own
+ * files (`build-output.js`, as Next's FileSystemCache reads them) and stored, never over a
+ * newer entry, with the build's time, so a later `revalidateTag` still applies. Not during
+ * `next build` itself nor in dev.
+ *
  * `get` never throws: a failure is a miss, logged once.
  */
 const fs = require('node:fs')
@@ -20,6 +29,7 @@ const path = require('node:path')
 const v8 = require('node:v8')
 const { lazyEngine, INFINITE_CACHE } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
+const { createBuildOutput } = require('./build-output.js')
 
 const TAGS_HEADER = 'x-next-cache-tags'
 /** Next's NEXT_CACHE_SOFT_TAG_MAX_LENGTH: longer tags cannot be revalidated, so are not kept. */
@@ -60,17 +70,36 @@ function staleLastModified(value, ctx, cacheControl, now) {
   return now - (revalidate + 1) * 1000
 }
 
+/** `next build` runs the handler too; it must not answer from a build output being written. */
+const BUILD_PHASE = 'phase-production-build'
+
 /**
- * The build id, read once from `<distDir>/BUILD_ID`. ISR keys (unlike `'use cache'` keys)
- * do not carry it, and a shared store must not serve one deploy's pages to another.
+ * The build id: `TAGCACHE_BUILD_ID` (set by `withTagCache`'s `generateBuildId` in `next
+ * build` and inherited by its workers, which run before `BUILD_ID` is written), else
+ * `<distDir>/BUILD_ID`; '' when neither is known yet (the caller asks again later).
  */
-function readBuildId(serverDistDir) {
+function readBuildId(serverDistDir, env = process.env) {
+  if (env.TAGCACHE_BUILD_ID) return env.TAGCACHE_BUILD_ID
+  if (!serverDistDir) return ''
   try {
     return fs.readFileSync(path.join(serverDistDir, '..', 'BUILD_ID'), 'utf8').trim()
   } catch {
     return ''
   }
 }
+
+/** Next 15+ `ctx.kind`; Next 14 `ctx.kindHint` (get) and `ctx.fetchCache` (set). */
+const isFetchContext = (ctx) =>
+  ctx.kind === 'FETCH' || ctx.kindHint === 'fetch' || ctx.fetchCache === true
+
+/**
+ * Engine keys. Fetch entries are shared by every build (Next keeps `.next/cache/fetch-cache`
+ * across builds): `fetch:<cacheKey>`. Everything else (pages, route handlers, redirects,
+ * images) belongs to one build: `page:<buildId>:<cacheKey>`, so a new deploy never serves
+ * an old build's page and `deleteByPrefix('page:', 'page:<buildId>:')` drops old builds.
+ */
+const fetchKey = (cacheKey) => `fetch:${cacheKey}`
+const pageKey = (buildId, cacheKey) => `page:${buildId}:${cacheKey}`
 
 /**
  * A `cacheHandler` class over the given engine (or a new one from `options`; default: the
@@ -82,8 +111,15 @@ function createIncrementalCacheHandler(options) {
   const logFailure = createFailureLog('incremental')
   /** The tag refresh started by `resetRequestCache`; reads wait for it. */
   let pendingRefresh
-  let buildId
-  const storageKey = (key) => (buildId ? `${buildId}:${key}` : key)
+  /** From the first context that names them; the build id is looked up until known. */
+  let serverDistDir
+  let dev = false
+  let buildId = ''
+  /** The build output reader (`next start` only), created with the first server dist dir. */
+  let buildOutput
+  /** Seeds from the build output in flight, by engine key: concurrent misses read once. */
+  const seeding = new Map()
+  let purged = false
   /**
    * Deserialized values by engine entry: a fresh hit returns its entry's same frozen object,
    * so a hot page is deserialized once, not per request (Next's built-in memory cache also
@@ -91,13 +127,62 @@ function createIncrementalCacheHandler(options) {
    */
   const decoded = new WeakMap()
 
+  const serving = () => !dev && process.env.NEXT_PHASE !== BUILD_PHASE
+  const keyFor = (cacheKey, fetch) => (fetch ? fetchKey(cacheKey) : pageKey(buildId, cacheKey))
+
+  /**
+   * Once per process, on the first request of a server that knows its build id: drop the
+   * entries of older builds' pages (in process and on disk; Redis ones expire by TTL).
+   */
+  function purgeOldBuilds(engine) {
+    if (purged || !buildId || !serving()) return
+    purged = true
+    try {
+      engine
+        .deleteByPrefix('page:', pageKey(buildId, ''))
+        .catch((err) => logFailure('deleteByPrefix', err))
+    } catch (err) {
+      logFailure('deleteByPrefix', err)
+    }
+  }
+
+  /**
+   * A miss for a page the build prerendered: store the build's entry (never over a newer
+   * one: `ifAbsent`) with its tags and the build's time, then read it back through the
+   * engine, so a tag revalidated since the build still makes it stale or expired.
+   */
+  function seedFromBuild(engine, cacheKey, key, ctx, softTags) {
+    let pending = seeding.get(key)
+    if (!pending) {
+      pending = (async () => {
+        const built = await buildOutput.read(cacheKey, ctx)
+        if (!built) return null
+        const { lastModified, value, cacheControl } = built
+        const expire = seconds(cacheControl && cacheControl.expire)
+        await engine.set(key, v8.serialize({ value, cacheControl }), {
+          tags: entryTags(value, ctx),
+          revalidate: Math.min(seconds(cacheControl && cacheControl.revalidate), expire),
+          expire,
+          timestamp: lastModified,
+          ifAbsent: true,
+        })
+        return true
+      })().finally(() => seeding.delete(key))
+      seeding.set(key, pending)
+    }
+    return pending.then((stored) => (stored ? engine.get(key, softTags) : null))
+  }
+
   return class TagCacheIncrementalHandler {
     /** @param {object} [ctx] Next's CacheHandlerContext; kept, nothing else is done. */
     constructor(ctx) {
       this.ctx = ctx
-      if (buildId === undefined) {
-        buildId = ctx && ctx.serverDistDir ? readBuildId(ctx.serverDistDir) : ''
+      if (ctx && ctx.serverDistDir && !serverDistDir) {
+        serverDistDir = ctx.serverDistDir
+        dev = Boolean(ctx.dev)
+        if (serving()) buildOutput = createBuildOutput(serverDistDir)
       }
+      if (!buildId) buildId = readBuildId(serverDistDir)
     }
 
     /**
@@ -109,9 +194,14 @@ function createIncrementalCacheHandler(options) {
         if (pendingRefresh) await pendingRefresh
         const softTags = [...(ctx.tags || []), ...(ctx.softTags || [])]
         const engine = getEngine()
-        const key = storageKey(cacheKey)
+        purgeOldBuilds(engine)
+        const fetch = isFetchContext(ctx)
+        const key = keyFor(cacheKey, fetch)
         let entry = engine.peek(key, softTags)
         if (entry === undefined) entry = await engine.get(key, softTags)
+        if (!entry && !fetch && buildOutput) {
+          entry = await seedFromBuild(engine, cacheKey, key, ctx, softTags)
+        }
         if (!entry) return null
         let data = decoded.get(entry)
         if (!data) {
@@ -142,7 +232,10 @@ function createIncrementalCacheHandler(options) {
               ? cacheControl.revalidate
               : data && data.revalidate
         const expire = cacheControl ? seconds(cacheControl.expire) : INFINITE_CACHE
-        await getEngine().set(storageKey(cacheKey), v8.serialize({ value: data, cacheControl }), {
+        const engine = getEngine()
+        purgeOldBuilds(engine)
+        const fetch = data ? data.kind === 'FETCH' : isFetchContext(ctx)
+        await engine.set(keyFor(cacheKey, fetch), v8.serialize({ value: data, cacheControl }), {
           tags: entryTags(data, ctx),
           revalidate: Math.min(seconds(revalidate), expire),
           expire,
@@ -201,3 +294,6 @@ const TagCacheIncrementalHandler = createIncrementalCacheHandler()
 module.exports = TagCacheIncrementalHandler
 module.exports.default = TagCacheIncrementalHandler
 module.exports.createIncrementalCacheHandler = createIncrementalCacheHandler
+module.exports.fetchKey = fetchKey
+module.exports.pageKey = pageKey
+module.exports.readBuildId = readBuildId
