@@ -497,17 +497,37 @@ impl Writer {
           .execute(params![now])?;
       }
       let target = (self.max_bytes as f64 * EVICT_TO) as u64;
-      while bytes(&self.conn)? > target {
-        let removed = self
-          .conn
-          .prepare_cached(
-            "DELETE FROM entries WHERE rowid IN
-               (SELECT rowid FROM entries ORDER BY stored_at LIMIT 256)",
-          )?
-          .execute([])?;
-        if removed == 0 {
+      loop {
+        let total = bytes(&self.conn)?;
+        if total <= target {
           break;
         }
+        // The oldest written entries, just enough of them to fit again.
+        let mut excess = total - target;
+        let mut victims = Vec::new();
+        {
+          let mut oldest = self
+            .conn
+            .prepare_cached("SELECT rowid, size FROM entries ORDER BY stored_at LIMIT 1000")?;
+          let mut rows = oldest.query([])?;
+          while let Some(row) = rows.next()? {
+            victims.push(row.get::<_, i64>(0)?);
+            let size = row.get::<_, i64>(1)?.max(0) as u64;
+            if size >= excess {
+              break;
+            }
+            excess -= size;
+          }
+        }
+        if victims.is_empty() {
+          break;
+        }
+        let tx = self.conn.transaction()?;
+        for rowid in victims {
+          tx.prepare_cached("DELETE FROM entries WHERE rowid = ?1")?
+            .execute(params![rowid])?;
+        }
+        tx.commit()?;
       }
       Ok(())
     })();
