@@ -446,6 +446,9 @@ describe('stats', () => {
       bytes: 1 + 10 + 1 + 96,
       storeErrors: 0,
       sharedReads: 0,
+      diskReads: 0,
+      diskEntries: 0,
+      diskBytes: 0,
     })
   })
 })

@@ -79,7 +79,13 @@ function serializeOptions(options) {
 
 /** The process-wide engine, created from the environment on first use. */
 function sharedEngine() {
-  if (!globalThis[ENGINE]) globalThis[ENGINE] = new TagCache(optionsFromEnv())
+  if (!globalThis[ENGINE]) {
+    const engine = new TagCache(optionsFromEnv())
+    // Disk writes are write-behind: commit the queued ones when the process exits (`next
+    // build`'s workers exit right after their last prerender; `next start` on SIGTERM).
+    if (engine.storage === 'disk') process.once('exit', () => engine.flush())
+    globalThis[ENGINE] = engine
+  }
   return globalThis[ENGINE]
 }
 
