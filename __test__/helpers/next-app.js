@@ -6,6 +6,7 @@
  */
 const { spawn, spawnSync } = require('node:child_process')
 const { freePort } = require('./ports')
+const fs = require('node:fs')
 const path = require('node:path')
 
 const examples = path.join(__dirname, '..', '..', 'examples')
@@ -17,7 +18,6 @@ const next15AppDir = path.join(examples, 'next15-app')
 
 /** `npm install` in an example app that has its own Next.js version, when missing. */
 function installApp(dir) {
-  const fs = require('node:fs')
   const marker = path.join(dir, 'node_modules', '.package-lock.json')
   if (fs.existsSync(marker)) return
   const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
@@ -31,8 +31,20 @@ function installApp(dir) {
 /** The `next` an app resolves (its own node_modules first, then the repository's). */
 const nextBinFor = (dir) => require.resolve('next/dist/bin/next', { paths: [dir] })
 
-/** `next build` of an example app; throws with the build output when it fails. */
-function buildApp(env = {}, dir = appDir) {
+/**
+ * The disk tier of the Next handlers (`<distDir>/cache/tagcache`): Next keeps `.next/cache`
+ * across builds, so without clearing it one test file (or run) would start warm from another's.
+ */
+const tagcacheDirOf = (dir) => path.join(dir, '.next', 'cache', 'tagcache')
+
+/**
+ * `next build` of an example app; throws with the build output when it fails. The app's
+ * tagcache disk tier is removed first, so every build starts cold, unless `keepCache`
+ * (a deploy over the previous build's cache). It blocks this process: an upstream served
+ * from this process cannot answer the build (use `buildAppAsync` then).
+ */
+function buildApp(env = {}, dir = appDir, { keepCache = false } = {}) {
+  if (!keepCache) fs.rmSync(tagcacheDirOf(dir), { recursive: true, force: true })
   const result = spawnSync(process.execPath, [nextBinFor(dir), 'build'], {
     cwd: dir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
@@ -43,6 +55,40 @@ function buildApp(env = {}, dir = appDir) {
     throw new Error(`next build failed (${result.status}):\n${result.stdout}\n${result.stderr}`)
   }
   return result.stdout
+}
+
+/**
+ * `buildApp` without blocking this process: pages that the build prerenders can call an
+ * upstream served by the test itself. Resolves to the build's output.
+ */
+function buildAppAsync(env = {}, dir = appDir, { keepCache = false } = {}) {
+  if (!keepCache) fs.rmSync(tagcacheDirOf(dir), { recursive: true, force: true })
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [nextBinFor(dir), 'build'], {
+      cwd: dir,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    const kill = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
+    process.once('exit', kill)
+    const timer = setTimeout(kill, 180_000)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      process.removeListener('exit', kill)
+      if (code === 0) resolve(out)
+      else reject(new Error(`next build failed (${code ?? signal}):\n${out}`))
+    })
+  })
 }
 
 /** Starts `next start`; resolves to `{ url, stop, log }` once it answers. */
@@ -69,11 +115,28 @@ async function startApp(env = {}, dir = appDir) {
     }
   }
   process.once('exit', kill)
+  const exited = () => child.exitCode !== null || child.signalCode !== null
+  /** `kill -9` of the server's process group (a crash: nothing is flushed). */
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      if (exited()) return resolve()
       child.once('exit', () => resolve())
       kill()
+    })
+  /** SIGTERM (a graceful restart, as PM2 or a container runtime stops it), SIGKILL after 10 s. */
+  const terminate = () =>
+    new Promise((resolve) => {
+      if (exited()) return resolve()
+      const timer = setTimeout(kill, 10_000)
+      child.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
     })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
@@ -91,19 +154,19 @@ async function startApp(env = {}, dir = appDir) {
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { url, stop, log: () => log, pid: child.pid }
+  return { url, stop, terminate, log: () => log, pid: child.pid }
 }
 
 /**
  * Builds and starts an example app whose fetch page reads a local upstream
  * (`UPSTREAM_URL`); `{ app, upstream, stop }`.
  */
-async function serveWithUpstream(dir, env = {}) {
+async function serveWithUpstream(dir, env = {}, { keepCache = false } = {}) {
   const { startUpstream } = require('./upstream')
   const upstream = await startUpstream()
   try {
     const full = { UPSTREAM_URL: upstream.url, ...env }
-    buildApp(full, dir)
+    await buildAppAsync(full, dir, { keepCache })
     const app = await startApp(full, dir)
     return { app, upstream, stop: async () => Promise.all([app.stop(), upstream.stop()]) }
   } catch (err) {
@@ -112,12 +175,37 @@ async function serveWithUpstream(dir, env = {}) {
   }
 }
 
+/** Copies of the example apps for tests that rebuild or share them (gitignored `target/`). */
+const copiesDir = path.join(__dirname, '..', '..', 'target', 'e2e-apps')
+
+/**
+ * A fresh copy of an example app under `target/e2e-apps/<name>` (without its `.next` and
+ * `node_modules`), so a test can build it twice or crash it without touching the example
+ * the other tests build in place. Inside the repository, `next` and `tagcache` resolve
+ * through its node_modules; an app with node_modules of its own (Next 15) gets a link to them.
+ */
+function copyApp(src, name) {
+  const dest = path.join(copiesDir, name)
+  fs.rmSync(dest, { recursive: true, force: true })
+  fs.mkdirSync(copiesDir, { recursive: true })
+  fs.cpSync(src, dest, {
+    recursive: true,
+    filter: (from) => !['node_modules', '.next'].includes(path.basename(from)),
+  })
+  const own = path.join(src, 'node_modules')
+  if (fs.existsSync(own)) fs.symlinkSync(own, path.join(dest, 'node_modules'), 'dir')
+  return dest
+}
+
 module.exports = {
   appDir,
+  copyApp,
+  tagcacheDirOf,
   isrAppDir,
   next15AppDir,
   installApp,
   buildApp,
+  buildAppAsync,
   startApp,
   serveWithUpstream,
 }
