@@ -115,6 +115,7 @@ async function startApp(env = {}, dir = appDir) {
     }
   }
   process.once('exit', kill)
+  child.once('exit', () => process.removeListener('exit', kill))
   const exited = () => child.exitCode !== null || child.signalCode !== null
   /** `kill -9` of the server's process group (a crash: nothing is flushed). */
   const stop = () =>
