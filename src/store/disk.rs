@@ -39,8 +39,11 @@ pub const FILE_NAME: &str = "tagcache.sqlite";
 /// Schema version (`PRAGMA user_version`): a database of another version is recreated, so
 /// an upgrade costs misses, never a crash.
 const SCHEMA_VERSION: i64 = 1;
-/// How long a statement waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the writer waits for another process's write lock before failing.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a read waits when the database is locked (only while another process recovers
+/// the WAL after a crash): reads may run on the JS thread, so they give up soon (a miss).
+const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 /// Most jobs committed in one transaction.
 const BATCH_JOBS: usize = 512;
 /// Most entry bytes committed in one transaction.
@@ -122,14 +125,14 @@ fn now_ms() -> f64 {
     .unwrap_or(0.0)
 }
 
-fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
   let conn = Connection::open_with_flags(
     path,
     OpenFlags::SQLITE_OPEN_READ_WRITE
       | OpenFlags::SQLITE_OPEN_CREATE
       | OpenFlags::SQLITE_OPEN_NO_MUTEX,
   )?;
-  conn.busy_timeout(BUSY_TIMEOUT)?;
+  conn.busy_timeout(busy_timeout)?;
   // WAL survives a crash of any process; NORMAL syncs at checkpoints (a commit is on disk
   // once written, in the OS's hands); tag commits raise it to FULL for themselves.
   conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -187,11 +190,12 @@ impl DiskStore {
     std::fs::create_dir_all(&config.dir)
       .map_err(|e| store_error(&format!("cannot create {}", config.dir.display()), e))?;
     let path = config.dir.join(FILE_NAME);
-    let mut writer = open_connection(&path)
+    let mut writer = open_connection(&path, WRITER_BUSY_TIMEOUT)
       .map_err(|e| store_error(&format!("cannot open {}", path.display()), e))?;
     prepare_schema(&mut writer)
       .map_err(|e| store_error(&format!("cannot write {}", path.display()), e))?;
-    let reader = open_connection(&path).map_err(|e| store_error("cannot open a reader", e))?;
+    let reader = open_connection(&path, READER_BUSY_TIMEOUT)
+      .map_err(|e| store_error("cannot open a reader", e))?;
     let (jobs, queue) = mpsc::channel();
     let errors = Arc::new(AtomicU64::new(0));
     let thread_errors = errors.clone();
@@ -223,7 +227,8 @@ impl DiskStore {
     let conn = self.readers.lock().pop();
     let conn = match conn {
       Some(c) => c,
-      None => open_connection(&self.path).map_err(|e| store_error("cannot open a reader", e))?,
+      None => open_connection(&self.path, READER_BUSY_TIMEOUT)
+        .map_err(|e| store_error("cannot open a reader", e))?,
     };
     let result = f(&conn);
     let mut pool = self.readers.lock();
