@@ -402,13 +402,17 @@ impl Writer {
           Err(_) => break,
         }
       }
-      self.commit(batch);
+      let flushed = self.commit(batch);
       self.maintain();
+      // After maintenance, so a flushed store is also within its bound.
+      for done in flushed {
+        let _ = done.send(());
+      }
     }
   }
 
-  /// Commits a batch in one transaction and answers its waiters.
-  fn commit(&mut self, batch: Vec<Job>) {
+  /// Commits a batch in one transaction and answers its waiters, except flushes: returned.
+  fn commit(&mut self, batch: Vec<Job>) -> Vec<std::sync::mpsc::Sender<()>> {
     let durable = batch.iter().any(|j| matches!(j, Job::Tags { .. }));
     if durable {
       let _ = self.conn.pragma_update(None, "synchronous", "FULL");
@@ -453,6 +457,7 @@ impl Writer {
     if result.is_err() {
       self.errors.fetch_add(1, Relaxed);
     }
+    let mut flushed = Vec::new();
     for reply in replies {
       match reply {
         Reply::Prefix(ack, n) => {
@@ -467,11 +472,10 @@ impl Writer {
             Err(e) => Err(store_error("revalidate tags", e)),
           });
         }
-        Reply::Flush(done) => {
-          let _ = done.send(());
-        }
+        Reply::Flush(done) => flushed.push(done),
       }
     }
+    flushed
   }
 
   /// Keeps the entries within `max_bytes` (expired ones first, then the oldest written) and
