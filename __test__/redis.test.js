@@ -134,6 +134,18 @@ describe('the in-process tier in front of Redis', () => {
     expect(await b.get('k')).toBeNull()
   })
 
+  test('a new engine knows earlier revalidations before any refreshTags (next build calls none)', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix })
+    await a.set('gone', Buffer.from('v'), { tags: ['t'] })
+    await a.set('stale', Buffer.from('v'), { tags: ['u'] })
+    await a.revalidateTag('t', { expire: 0 })
+    await a.revalidateTag('u', 'max')
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix })
+    expect(await b.get('gone')).toBeNull()
+    expect(await b.get('stale')).toMatchObject({ status: 'stale', revalidated: true })
+  })
+
   test('tier entries evicted off the JS thread release their JS objects', () => {
     // In a child with --expose-gc: a tier of ~8 entries, so reading 64 entries from Redis
     // evicts on tokio threads after each hit made the entry's JS object; those objects must

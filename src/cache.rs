@@ -340,6 +340,11 @@ impl<V: Payload> Cache<V> {
       self.counters.disk_reads.fetch_add(1, Relaxed);
       disk.get(key, self.now())
     } else if let Some(shared) = &self.shared {
+      // An engine that never pulled knows no revalidation yet (a `next build` makes no
+      // requests, so nothing calls `refreshTags`): pull once before judging what Redis holds.
+      if self.refresh_started.load(Relaxed) == 0 {
+        let _ = self.refresh_tags().await;
+      }
       self.counters.shared_reads.fetch_add(1, Relaxed);
       shared.get(key).await
     } else {
