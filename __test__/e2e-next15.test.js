@@ -6,7 +6,7 @@
  * `revalidateTag(tag)` expires at once.
  */
 const { serveWithUpstream, installApp, next15AppDir } = require('./helpers/next-app')
-const { client, sleep, waitForChange: untilChanged } = require('./helpers/http')
+const { client, sleep, settled, waitForChange: untilChanged } = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
@@ -57,7 +57,7 @@ test('fetch cache on Next 15: stable, the upstream called once, fresh after reva
 
 test('ISR page on Next 15: cached, regenerated after 2 s, same data for RSC', async () => {
   const read = () => stamp('/isr', 'isr')
-  const first = await read()
+  const first = await settled(read)
   expect(await read()).toBe(first)
   const rsc = await get('/isr', { headers: { RSC: '1' } })
   expect(rsc).toContain(first)

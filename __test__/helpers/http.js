@@ -14,6 +14,22 @@ async function waitForChange(read, old) {
 }
 
 /**
+ * The value once two reads in a row agree. The first read of a prerendered page is the
+ * build's, which is stale when the build is older than the page's revalidate time: served
+ * once, regenerated in the background (as Next's own handler does).
+ */
+async function settled(read) {
+  let previous = await read()
+  for (let i = 0; i < 60; i++) {
+    const now = await read()
+    if (now === previous) return now
+    previous = now
+    await sleep(100)
+  }
+  throw new Error(`never settled, last ${previous}`)
+}
+
+/**
  * @param {() => { url: string, log: () => string }} app the started app (a getter, since
  *   apps start in `beforeAll`)
  */
@@ -42,4 +58,4 @@ function client(app) {
   return { get, stamp, stats, untilChanged }
 }
 
-module.exports = { client, sleep, waitForChange }
+module.exports = { client, sleep, waitForChange, settled }
