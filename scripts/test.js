@@ -2,9 +2,11 @@
 /**
  * `npm test`: installs what is missing, builds the addon, then runs every check:
  * rustfmt, clippy (-D warnings), cargo test, drift of the generated index.js / index.d.ts,
- * prettier and oxlint, and jest: the engine in process and on Redis (single node and a
- * 3-master cluster, started by the tests), the adapters, and end-to-end Next.js tests
- * (one instance, ISR, and two instances on one Redis with an outage under load).
+ * prettier and oxlint, and jest: the engine in process, on the disk tier and on Redis
+ * (single node and a 3-master cluster, started by the tests), the adapters and the build
+ * output reader, and end-to-end Next.js tests (one instance, ISR, two instances on one Redis
+ * with an outage under load, and warm starts: build output, restarts, kill -9, two
+ * processes on one disk directory, deploys on disk and on Redis, Next 15.5).
  */
 const fs = require('node:fs')
 const path = require('node:path')
