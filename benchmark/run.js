@@ -9,8 +9,13 @@
  *   node benchmark/run.js --quick    every scenario, short loads (under 2 minutes); prints the
  *                                    tables, writes benchmark/results/quick.json, leaves the docs
  *                                    alone unless --write
- *   options: --only=uc,isr,revalidate,memory,floor,e2e   --rounds=N   --write | --no-write   --debug
+ *   options: --only=uc,isr,revalidate,memory,floor,disk,warm,e2e   --rounds=N   --write | --no-write   --debug
  *            --report-only (rewrite the docs from the last run's benchmark/results/latest.json)
+ *
+ * `disk` (issue #10): tagcache's disk tier against Next's FileSystemCache, ISR set and a cold get
+ * in a fresh process (see lib/disk.js). `warm` (issue #10): `next build` of examples/isr-app, then
+ * the time from spawning `next start` to the first 200 of its prerendered page, tagcache against
+ * the built-in, after the build and after a restart (see lib/warm.js; about a minute).
  *
  * `e2e` (`next start` of examples/next-app under autocannon on two pages, about 3 minutes) is part of a full
  * run and left out of --quick unless asked for (--quick --only=e2e). A run of some scenarios
@@ -34,7 +39,7 @@ const args = process.argv.slice(2)
 const flag = (name) => args.includes(`--${name}`)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = flag('quick')
-const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory', 'e2e']
+const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory', 'disk', 'warm', 'e2e']
 const only = option('only') ? option('only').split(',') : ALL.filter((s) => !(quick && s === 'e2e'))
 for (const s of only) if (!ALL.includes(s)) die(`unknown scenario ${s}: one of ${ALL.join(', ')}`)
 
@@ -52,6 +57,8 @@ const settings = quick
       probeOps: 30,
       jobTimeoutMs: 90000,
       e2e: { durationS: 5, connections: 32, warmupRequests: 200 },
+      disk: { entries: { 1024: 300, 16384: 300, 262144: 48 }, maxMs: 10000 },
+      warm: { reps: 1 },
     }
   : {
       rounds: 3,
@@ -66,6 +73,8 @@ const settings = quick
       probeOps: 100,
       jobTimeoutMs: 180000,
       e2e: { durationS: 10, connections: 32, warmupRequests: 200 },
+      disk: { entries: { 1024: 1000, 16384: 1000, 262144: 200 }, maxMs: 20000 },
+      warm: { reps: 5 },
     }
 if (option('rounds')) settings.rounds = Number(option('rounds'))
 
@@ -132,6 +141,7 @@ const { SIZES, sizeLabel } = require('./lib/workload')
 const { median } = require('./lib/measure')
 const report = require('./lib/report')
 const { runE2E, PAGES: E2E_PAGES } = require('./lib/e2e')
+const { runWarm } = require('./lib/warm')
 
 let redisServer = null
 let currentChild = null
@@ -228,6 +238,8 @@ const results = {
   isr: {},
   revalidate: { uc: {}, isr: {} },
   memory: {},
+  disk: {},
+  warm: {},
   e2e: {},
 }
 
@@ -320,6 +332,117 @@ async function throughputScenario(name, type, list, ops) {
     }
   }
   return out
+}
+
+/** Median of each numeric leaf across rounds of results of one shape (other leaves: the first). */
+function medianDeep(list) {
+  const ok = list.filter((x) => x != null)
+  if (ok.length === 0) return null
+  const first = ok[0]
+  if (typeof first === 'number') return median(ok)
+  if (typeof first !== 'object' || Array.isArray(first)) return first
+  const out = {}
+  for (const k of Object.keys(first)) out[k] = medianDeep(ok.map((x) => x[k]))
+  return out
+}
+
+/** Disk tier vs FileSystemCache: set in one fresh process, cold get in the next (lib/disk.js). */
+async function diskScenario() {
+  const disk = require('./lib/disk')
+  const runnable = []
+  for (const c of disk.CONTENDERS) {
+    const ok = c.available()
+    if (ok === true) runnable.push(c)
+    else results.unavailable.push({ scenario: 'disk', id: c.id, label: c.label, reason: ok })
+  }
+  const s = settings.disk
+  log(
+    `disk: ${runnable.map((c) => c.id).join(', ')}; ${disk.KINDS.join(' and ')} entries, set then a cold get in a fresh process (page cache kept, then dropped)`,
+  )
+  const raw = {}
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const kind of disk.KINDS) {
+      for (const size of SIZES) {
+        for (const c of runnable) {
+          const dir = path.join(os.tmpdir(), `tagcache-bench-disk-${process.pid}-${c.id}`)
+          const tag = `${kind} ${sizeLabel(size)}`
+          try {
+            const set = await runJob({
+              type: 'diskSet',
+              contender: c.id,
+              dir,
+              kind,
+              size,
+              count: s.entries[size],
+              concurrency: settings.concurrency,
+              maxMs: s.maxMs,
+            })
+            if (set.error) {
+              recordError('disk', c, `${tag} set`, set.error)
+              continue
+            }
+            const slot = (((raw[kind] ||= {})[size] ||= {})[c.id] ||= {
+              set: [],
+              get: { pagecache: [], dropped: [] },
+            })
+            slot.set.push(set)
+            const gets = {}
+            for (const variant of ['pagecache', 'dropped']) {
+              const g = await runJob({
+                type: 'diskGet',
+                contender: c.id,
+                dir,
+                kind,
+                size,
+                written: set.written,
+                concurrency: settings.concurrency,
+                dropPageCache: variant === 'dropped',
+                maxMs: s.maxMs,
+              })
+              if (g.error) {
+                recordError('disk', c, `${tag} cold get (${variant})`, g.error)
+                continue
+              }
+              slot.get[variant].push(g)
+              gets[variant] = g
+            }
+            const d = gets.dropped
+            log(
+              `  r${round + 1} ${tag.padEnd(16)} ${c.id.padEnd(14)} set ${fmt(set.seq.opsPerSec)}/s` +
+                ` (on disk ${fmt(set.seq.durableOpsPerSec)}/s), x${settings.concurrency} ${fmt(set.c64.opsPerSec)}/s (on disk ${fmt(set.c64.durableOpsPerSec)}/s, close ${fmt(set.closeMs)} ms)` +
+                (gets.pagecache ? ` | cold get ${fmt(gets.pagecache.seq.opsPerSec)}/s` : '') +
+                (d
+                  ? `, page cache dropped ${fmt(d.seq.opsPerSec)}/s (first ${fmt(d.firstGetMs)} ms, ${d.pageCache?.residentBytes ?? '?'} B left resident)`
+                  : '') +
+                (gets.pagecache?.seq.failed || d?.seq.failed
+                  ? ` (${(gets.pagecache?.seq.failed || 0) + (d?.seq.failed || 0)} misses!)`
+                  : ''),
+            )
+          } finally {
+            fs.rmSync(dir, { recursive: true, force: true })
+          }
+        }
+      }
+    }
+  }
+  const out = {}
+  for (const [kind, bySize] of Object.entries(raw)) {
+    out[kind] = {}
+    for (const [size, byId] of Object.entries(bySize)) {
+      out[kind][size] = {}
+      for (const [id, slot] of Object.entries(byId)) {
+        out[kind][size][id] = {
+          rounds: slot.set.length,
+          set: medianDeep(slot.set),
+          get: {
+            pagecache: medianDeep(slot.get.pagecache),
+            dropped: medianDeep(slot.get.dropped),
+          },
+        }
+      }
+    }
+  }
+  results.disk = out
 }
 
 function fmt(n) {
@@ -514,6 +637,18 @@ async function main() {
           (r.retained ? '' : ' (entries were evicted!)'),
       )
     }
+  }
+
+  if (only.includes('disk')) await diskScenario()
+
+  if (only.includes('warm')) {
+    log(
+      `warm: next build of examples/isr-app (tagcache, built-in), then next start → first 200 of /isr, ${settings.warm.reps} repetition(s) of first start and restart`,
+    )
+    const r = await runWarm({ settings: settings.warm, log, keepWork: flag('debug') })
+    results.warm = { settings: r.settings, page: r.page, rows: r.rows }
+    for (const u of r.unavailable) results.unavailable.push({ scenario: 'warm', ...u })
+    for (const x of r.errors) results.errors.push({ scenario: 'warm', ...x })
   }
 
   if (only.includes('e2e')) {

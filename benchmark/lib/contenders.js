@@ -88,6 +88,28 @@ function isrCtx() {
   }
 }
 
+/** Whether this build of tagcache has the disk tier (`diskDir`); true or the reason. */
+function tagcacheDiskSupport() {
+  return require('./disk').diskSupport()
+}
+
+/** A fresh temporary disk-tier directory and a close that closes the engine, then removes it. */
+function diskEngine(extra = {}) {
+  const { TagCache } = loadTagCache()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tagcache-bench-disk-'))
+  const engine = new TagCache({ diskDir: dir, ...extra })
+  return {
+    engine,
+    close: async () => {
+      try {
+        await engine.close()
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  }
+}
+
 const useCache = [
   {
     id: 'tagcache',
@@ -108,6 +130,20 @@ const useCache = [
       )
       const handler = require(path.join(root, 'next', 'use-cache.js')).createUseCacheHandler(engine)
       return { handler, close: () => engine.close() }
+    },
+  },
+  {
+    id: 'tagcache-disk',
+    label: 'tagcache (memory + disk)',
+    store: 'disk',
+    note: 'new TagCache({ diskDir }): the disk tier behind the memory tier, writes behind',
+    available: () => tagcacheDiskSupport(),
+    create: (env, opts = {}) => {
+      const d = diskEngine(opts.maxMemoryBytes ? { maxMemoryBytes: opts.maxMemoryBytes } : {})
+      const handler = require(path.join(root, 'next', 'use-cache.js')).createUseCacheHandler(
+        d.engine,
+      )
+      return { handler, close: d.close }
     },
   },
   {
@@ -231,6 +267,21 @@ const isr = [
     create: () => {
       const handler = tagcacheIsrHandler({}, isrCtx())
       return { handler, close() {} }
+    },
+  },
+  {
+    id: 'tagcache-isr-disk',
+    label: 'tagcache (memory + disk)',
+    store: 'disk',
+    note: 'createIncrementalCacheHandler(new TagCache({ diskDir }))',
+    available: () => {
+      if (!tagcacheIsrModule()) return 'not yet available: tagcache/next/incremental has not landed'
+      return tagcacheDiskSupport()
+    },
+    create: () => {
+      const d = diskEngine()
+      const handler = tagcacheIsrHandler(d.engine, isrCtx())
+      return { handler, close: d.close }
     },
   },
   {

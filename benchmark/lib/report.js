@@ -207,6 +207,99 @@ function targets(results) {
       )
     }
   }
+  // Issue #10: the memory tier in front of the disk tier keeps a hit as fast as memory only.
+  {
+    const parts = []
+    let all = true
+    let any = false
+    for (const size of SIZES) {
+      const r = div(
+        opsOf(results, 'uc', 'tagcache-disk', size, 'get', 'seq'),
+        opsOf(results, 'uc', 'builtin', size, 'get', 'seq'),
+      )
+      const vsMem = div(
+        opsOf(results, 'uc', 'tagcache-disk', size, 'get', 'seq'),
+        opsOf(results, 'uc', 'tagcache', size, 'get', 'seq'),
+      )
+      const isr = div(
+        opsOf(results, 'isr', 'tagcache-isr-disk', size, 'get', 'seq'),
+        opsOf(results, 'isr', 'builtin-isr', size, 'get', 'seq'),
+      )
+      parts.push(
+        `${sizeLabel(size)} ${ratio(r)} (${ratio(vsMem)} of tagcache memory-only; ISR ${ratio(isr)})`,
+      )
+      if (r == null) all = false
+      else {
+        any = true
+        if (r < 1.0) all = false
+      }
+    }
+    add(
+      "With diskDir, in process: 'use cache' get-hit ≥ 1.0× built-in, as fast as memory-only (sequential)",
+      any ? parts.join(', ') : unavailableReason(results, 'tagcache-disk') || 'not measured',
+      any ? all : null,
+    )
+  }
+  for (const [what, pick, judged] of [
+    [
+      'Disk tier: ISR set ≥ 1.0× FileSystemCache (sequential, counted until on disk)',
+      (d) => [d?.set?.seq?.durableOpsPerSec, d?.set?.seq?.opsPerSec],
+      'on disk',
+    ],
+    [
+      'Disk tier: ISR get, cold after a restart (fresh process, page cache dropped) ≥ 1.0× FileSystemCache (sequential)',
+      (d) => [d?.get?.dropped?.seq?.opsPerSec, d?.get?.pagecache?.seq?.opsPerSec],
+      'page cache dropped',
+    ],
+  ]) {
+    const parts = []
+    let all = true
+    let any = false
+    for (const kind of Object.keys(results.disk || {})) {
+      for (const size of SIZES) {
+        const t = pick(results.disk[kind]?.[size]?.['tagcache-disk'])
+        const b = pick(results.disk[kind]?.[size]?.['builtin-fs'])
+        const r = div(t[0], b[0])
+        const r2 = div(t[1], b[1])
+        if (t[0] == null && b[0] == null) continue
+        parts.push(
+          `${kind} ${sizeLabel(size)} ${ratio(r)} (${judged === 'on disk' ? 'set resolved' : 'page cache kept'} ${ratio(r2)})`,
+        )
+        if (r == null) all = false
+        else {
+          any = true
+          if (r < 1.0) all = false
+        }
+      }
+    }
+    add(
+      what,
+      any
+        ? parts.join(', ')
+        : unavailableReason(results, 'tagcache-disk') ||
+            (parts.length ? parts.join(', ') : 'not measured'),
+      any ? all : null,
+    )
+  }
+  {
+    const rows = results.warm?.rows || {}
+    const t = rows.tagcache
+    const b = rows.builtin
+    for (const [phase, text] of [
+      ['first', 'first start after next build'],
+      ['restart', 'restart'],
+    ]) {
+      const r = div(t?.[phase]?.startToFirstMs, b?.[phase]?.startToFirstMs)
+      const rq = div(t?.[phase]?.firstRequestMs, b?.[phase]?.firstRequestMs)
+      add(
+        `Warm start (${text}): next start → first 200 of a prerendered page ≤ 1.0× built-in, not rendered`,
+        t && b
+          ? `${ratio(r)} (${ms(t[phase].startToFirstMs)} vs ${ms(b[phase].startToFirstMs)} ms; first request ${ratio(rq)}: ${ms(t[phase].firstRequestMs)} vs ${ms(b[phase].firstRequestMs)} ms); rendered on the first request: tagcache ${t[phase].rendered}/${t[phase].reps}, built-in ${b[phase].rendered}/${b[phase].reps}`
+          : warmWhy(results),
+        r == null ? null : r <= 1.0 && t[phase].rendered === 0,
+      )
+    }
+  }
   const m = results.memory
   const mem = memoryRatios(m)
   add(
@@ -763,6 +856,174 @@ function memoryTable(results) {
   return rows.length ? table(head, rows) : '_No results._'
 }
 
+// ---------------------------------------------------------------------------------------
+// Issue #10: disk tier and warm starts
+
+const DISK_LABELS = {
+  'tagcache-disk': 'tagcache (memory + disk)',
+  'builtin-fs': 'Next built-in (FileSystemCache, flushToDisk)',
+}
+const DISK_REF = 'tagcache-disk'
+
+function kb(b) {
+  if (b == null || !Number.isFinite(b)) return '—'
+  return b >= 1048576 ? `${(b / 1048576).toFixed(1)} MiB` : `${Math.round(b / 1024)} KiB`
+}
+
+/** ISR set into each disk store, one table per kind. */
+function diskSetTable(results, kind) {
+  const head = [
+    'contender',
+    'size',
+    'entries',
+    'set resolved, seq ops/s',
+    'p50 µs',
+    'on disk, seq ops/s',
+    'wait until a 2nd engine sees it, ms',
+    '64 in flight: set resolved ops/s',
+    'on disk (incl. close) ops/s',
+    'close() ms',
+    'bytes on disk',
+    'files',
+    'tagcache ÷ this (on disk, seq)',
+    '(set resolved, seq)',
+    '(on disk, 64)',
+  ]
+  const rows = []
+  for (const size of SIZES) {
+    const by = results.disk?.[kind]?.[size] || {}
+    const ref = by[DISK_REF]?.set
+    for (const [id, r] of Object.entries(by)) {
+      const x = r.set
+      if (!x) continue
+      const isRef = id === DISK_REF
+      rows.push([
+        isRef ? `**${DISK_LABELS[id] || id}**` : DISK_LABELS[id] || id,
+        sizeLabel(size),
+        `${x.written?.s ?? '—'} + ${x.written?.c ?? '—'}`,
+        num(x.seq?.opsPerSec),
+        us(x.seq?.p50),
+        num(x.seq?.durableOpsPerSec),
+        isRef ? ms(x.seq?.visibleMs) : '0 (on disk when set resolves)',
+        num(x.c64?.opsPerSec),
+        num(x.c64?.durableOpsPerSec),
+        ms(x.closeMs),
+        kb(x.bytesOnDisk),
+        num(x.fileCount),
+        isRef ? '1' : ratio(div(ref?.seq?.durableOpsPerSec, x.seq?.durableOpsPerSec)),
+        isRef ? '1' : ratio(div(ref?.seq?.opsPerSec, x.seq?.opsPerSec)),
+        isRef ? '1' : ratio(div(ref?.c64?.durableOpsPerSec, x.c64?.durableOpsPerSec)),
+      ])
+    }
+  }
+  return rows.length ? table(head, rows) : '_Not measured in this run._'
+}
+
+/** The cold get after a restart, one table per kind. */
+function diskGetTable(results, kind) {
+  const head = [
+    'contender',
+    'size',
+    'page cache',
+    'first get ms',
+    'cold get, seq ops/s',
+    'p50 µs',
+    'p99 µs',
+    'cold get, 64 in flight ops/s',
+    'then from memory, seq ops/s',
+    'resident after the drop',
+    'misses',
+    'tagcache ÷ this (seq)',
+    '(64)',
+  ]
+  const rows = []
+  for (const size of SIZES) {
+    const by = results.disk?.[kind]?.[size] || {}
+    for (const variant of ['dropped', 'pagecache']) {
+      const ref = by[DISK_REF]?.get?.[variant]
+      for (const [id, r] of Object.entries(by)) {
+        const g = r.get?.[variant]
+        if (!g) continue
+        const isRef = id === DISK_REF
+        const misses = (g.seq?.failed || 0) + (g.c64?.failed || 0)
+        rows.push([
+          isRef ? `**${DISK_LABELS[id] || id}**` : DISK_LABELS[id] || id,
+          sizeLabel(size),
+          variant === 'dropped' ? 'dropped' : 'kept (written just before)',
+          ms(g.firstGetMs),
+          num(g.seq?.opsPerSec),
+          us(g.seq?.p50),
+          us(g.seq?.p99),
+          num(g.c64?.opsPerSec),
+          num(g.again?.opsPerSec),
+          variant === 'dropped'
+            ? g.pageCache?.error
+              ? g.pageCache.error
+              : `${kb(g.pageCache?.residentBytes)} of ${kb(g.pageCache?.totalBytes)}`
+            : '—',
+          misses ? `**${misses}**` : '0',
+          isRef ? '1' : ratio(div(ref?.seq?.opsPerSec, g.seq?.opsPerSec)),
+          isRef ? '1' : ratio(div(ref?.c64?.opsPerSec, g.c64?.opsPerSec)),
+        ])
+      }
+    }
+  }
+  return rows.length ? table(head, rows) : '_Not measured in this run._'
+}
+
+function warmWhy(results) {
+  const why = (id) => {
+    const u = results.unavailable.find((x) => x.scenario === 'warm' && x.id === id)
+    const f = results.errors.find((x) => x.scenario === 'warm' && x.id === id)
+    return u?.reason || (f ? `failed: ${f.error}` : null)
+  }
+  return why('tagcache') || why('builtin') || 'not measured'
+}
+
+function warmTable(results) {
+  const rows = results.warm?.rows || {}
+  if (Object.keys(rows).length === 0)
+    return `_Not measured in this run${results.warm?.rows ? `: ${warmWhy(results)}` : ''}._`
+  const head = [
+    'server',
+    'moment',
+    'next start → first 200, median ms',
+    'first request ms',
+    'next request (1 s later) ms',
+    'first response rendered',
+    'first response = build output',
+    "= the previous run's regeneration",
+    'engine storage',
+    'tagcache ÷ this (start → 200)',
+    '(first request)',
+  ]
+  const out = []
+  for (const [phase, text] of [
+    ['first', 'first start after next build'],
+    ['restart', 'restart (same .next)'],
+  ]) {
+    const ref = rows.tagcache?.[phase]
+    for (const [id, r] of Object.entries(rows)) {
+      const x = r[phase]
+      if (!x) continue
+      out.push([
+        id === 'tagcache' ? `**${r.label}**` : r.label,
+        text,
+        ms(x.startToFirstMs),
+        ms(x.firstRequestMs),
+        ms(x.secondRequestMs),
+        `${x.rendered}/${x.reps}`,
+        `${x.fromBuild}/${x.reps}`,
+        phase === 'restart' ? `${x.fromPreviousRun ?? '—'}/${x.reps}` : '—',
+        x.storage ?? (id === 'tagcache' ? '?' : '—'),
+        id === 'tagcache' ? '1' : ratio(div(ref?.startToFirstMs, x.startToFirstMs)),
+        id === 'tagcache' ? '1' : ratio(div(ref?.firstRequestMs, x.firstRequestMs)),
+      ])
+    }
+  }
+  return table(head, out)
+}
+
 function unavailableTable(results) {
   const seen = new Set()
   const rows = []
@@ -777,7 +1038,8 @@ function unavailableTable(results) {
   return rows.length ? table(['contender', 'scenario', 'why'], rows) : 'Every contender ran.'
 }
 
-const memIds = () => contenders.useCache.filter((c) => c.store === 'memory').map((c) => c.id)
+const memIds = () =>
+  contenders.useCache.filter((c) => c.store === 'memory' || c.store === 'disk').map((c) => c.id)
 const redisIds = () => contenders.useCache.filter((c) => c.store === 'redis').map((c) => c.id)
 const isrIds = () => contenders.isr.map((c) => c.id)
 
@@ -785,7 +1047,7 @@ function consoleTables(results) {
   const parts = []
   const t = targets(results)
   parts.push(
-    'TARGETS (issue #6)\n' +
+    'TARGETS (issues #6 and #10)\n' +
       t.map((r) => `- [${r.status.replace(/\*/g, '')}] ${r.target}\n    ${r.measured}`).join('\n'),
   )
   parts.push(
@@ -814,6 +1076,14 @@ function consoleTables(results) {
   )
   parts.push('REVALIDATE ONE TAG\n' + plain(revalidateTable(results)))
   parts.push('MEMORY, 1 KiB entries\n' + plain(memoryTable(results)))
+  for (const kind of Object.keys(results.disk || {})) {
+    parts.push(`DISK TIER: ISR SET, ${kind}\n` + plain(diskSetTable(results, kind)))
+    parts.push(
+      `DISK TIER: ISR GET, COLD AFTER A RESTART, ${kind}\n` + plain(diskGetTable(results, kind)),
+    )
+  }
+  if (results.warm?.rows)
+    parts.push('WARM START: next start → first 200 of /isr\n' + plain(warmTable(results)))
   parts.push('REDIS COMMANDS PER OPERATION\n' + plain(commandsDetail(results)))
   for (const [pagePath, p] of Object.entries(e2ePages(results))) {
     if (Object.keys(p.rows).length === 0) continue
@@ -902,7 +1172,7 @@ Peers: ${Object.entries(m.peers)
 
 ![tagcache ÷ contender](benchmarks.svg)
 
-## Targets (issue #6)
+## Targets (issues #6 and #10)
 
 Judged on ops/s; "p50" is the median-latency ratio (built-in p50 ÷ tagcache p50, above 1 means
 tagcache is faster), which other work on the machine disturbs less.
@@ -957,7 +1227,7 @@ ${floorTable(
   results,
   'isr',
   contenders.isr,
-  isrIds().filter((id) => id !== 'tagcache-isr' && id !== 'builtin-isr'),
+  isrIds().filter((id) => !['tagcache-isr', 'tagcache-isr-disk', 'builtin-isr'].includes(id)),
 )}
 
 ## revalidateTag / updateTags of one tag
@@ -986,6 +1256,64 @@ entry's first hit hands them to JS, without a copy). The memory target is judged
 of the two RSS ratios.
 
 ${memoryTable(results)}
+
+## Disk tier against Next's FileSystemCache (issue #10)
+
+Both through the ISR interface (\`cacheHandler\`), each in a directory shaped like an app's
+(\`<app>/.next/server\` as \`serverDistDir\`): tagcache as
+\`createIncrementalCacheHandler(new TagCache({ diskDir: <app>/.next/cache/tagcache }))\`, Next's
+FileSystemCache as \`next start\` builds it (Next's \`nodeFs\`, \`flushToDisk: true\`, its 50 MiB
+memory LRU). Entries: \`FETCH\` (a fetch response whose base64 body is the given size, the key a
+sha256 hex as Next makes it; FileSystemCache writes one JSON file under \`.next/cache/fetch-cache\`)
+and \`APP_PAGE\` (half html, a quarter \`rscData\`, two segments; FileSystemCache writes
+\`.html\`, \`.rsc\`, \`.meta\` and a file per segment). Every key is distinct.
+
+**Set**, in a fresh process: the entries one after the other, then as many more with
+${s.concurrency} in flight. FileSystemCache's \`set\` resolves once its files are written; tagcache's
+once its memory tier has the entry, the disk write being write-behind. So "on disk" ops/s
+counts each phase until its entries are on disk: for the sequential phase until a second engine
+opened on the same directory (as another process would) reads its last entry, for the
+${s.concurrency}-in-flight phase until that and \`close()\` (which flushes) are done. The set target
+is judged on "on disk".
+
+**Get, cold after a restart**: another fresh process opens the same directory and reads each
+entry once (the sequential phase's entries one after the other, the others ${s.concurrency} in
+flight), so every read comes from disk, then reads the first ones again (now from memory).
+Twice: with the files as the writing process left them (in the OS page cache), and after
+\`sync\` and \`posix_fadvise(POSIX_FADV_DONTNEED)\` on every file (python3's \`os.posix_fadvise\`,
+no root needed; "resident after the drop" is \`fincore\`'s count). The disk is a virtual
+machine's: "dropped" reads may still come from the host's cache. The get target is judged on
+"dropped", sequentially.
+
+${
+  Object.keys(results.disk || {}).length === 0
+    ? `_Not measured in this run${unavailableReason(results, 'tagcache-disk') ? ` (tagcache: ${unavailableReason(results, 'tagcache-disk')})` : ''}._`
+    : Object.keys(results.disk)
+        .map(
+          (kind) =>
+            `### ${kind}: set\n\n${diskSetTable(results, kind)}\n\n### ${kind}: get, cold after a restart\n\n${diskGetTable(results, kind)}`,
+        )
+        .join('\n\n')
+}${unavailableReason(results, 'tagcache-disk') && Object.keys(results.disk || {}).length ? `\n\ntagcache: ${unavailableReason(results, 'tagcache-disk')}.` : ''}
+
+## Warm start: \`next start\` to the first response of a prerendered page (issue #10)
+
+\`next build\` of a copy of [examples/isr-app](../examples/isr-app) per configuration (in
+benchmark/.work/): tagcache is the app as it is (\`withTagCache\`, its default configuration);
+Next built-in is the same app with a next.config.js without \`withTagCache\`. The page is \`/isr\`,
+prerendered by the build (\`revalidate = 2\`). Measured: from spawning \`next start -H 127.0.0.1\`
+to the first 200 of \`/isr\` (requested every 10 ms while the port refuses connections), the
+time of that first request alone, and whether the first response was rendered by this server
+(the page's stamp is its render time: rendered if newer than the spawn; "= build output" if it
+is the stamp the build wrote into \`.next/server/app/isr.html\`). "first start after next build":
+\`.next\` restored from the build's own output before each repetition; "restart": after the first
+start's requests, the page is requested every 250 ms (5 s at most) until its background
+regeneration (it is past its 2 s) shows a new stamp, then the server is stopped with SIGTERM and
+started again on the same \`.next\`: its first response should be that regeneration, kept by the
+handler's store (FileSystemCache's files, tagcache's disk tier).
+${results.warm?.settings?.reps ?? '?'} repetition(s), servers alternating, medians.
+
+${warmTable(results)}
 
 ## Redis commands per operation
 
@@ -1112,6 +1440,59 @@ function chartItems(results) {
         `${sizeLabel(size)} seq`,
         div(opsOf(results, scenario, id, size, 'get', 'seq'), b?.ops),
         size > 1024 ? min : null,
+      )
+    }
+  }
+  for (const size of SIZES) {
+    push(
+      "With diskDir: 'use cache' get-hit vs Next built-in (ops/s)",
+      `${sizeLabel(size)} seq`,
+      div(
+        opsOf(results, 'uc', 'tagcache-disk', size, 'get', 'seq'),
+        opsOf(results, 'uc', 'builtin', size, 'get', 'seq'),
+      ),
+      1,
+    )
+  }
+  for (const kind of Object.keys(results.disk || {})) {
+    for (const size of SIZES) {
+      const d = results.disk[kind]?.[size] || {}
+      push(
+        'Disk tier vs FileSystemCache: ISR set, until on disk (ops/s, seq)',
+        `${kind} ${sizeLabel(size)}`,
+        div(
+          d['tagcache-disk']?.set?.seq?.durableOpsPerSec,
+          d['builtin-fs']?.set?.seq?.durableOpsPerSec,
+        ),
+        1,
+      )
+    }
+  }
+  for (const kind of Object.keys(results.disk || {})) {
+    for (const size of SIZES) {
+      const d = results.disk[kind]?.[size] || {}
+      push(
+        'Disk tier vs FileSystemCache: ISR get, cold after a restart, page cache dropped (ops/s, seq)',
+        `${kind} ${sizeLabel(size)}`,
+        div(
+          d['tagcache-disk']?.get?.dropped?.seq?.opsPerSec,
+          d['builtin-fs']?.get?.dropped?.seq?.opsPerSec,
+        ),
+        1,
+      )
+    }
+  }
+  {
+    const w = results.warm?.rows || {}
+    for (const [phase, text] of [
+      ['first', 'after next build'],
+      ['restart', 'after a restart'],
+    ]) {
+      push(
+        'Warm start: next start → first 200 of a prerendered page (built-in ÷ tagcache time)',
+        text,
+        div(w.builtin?.[phase]?.startToFirstMs, w.tagcache?.[phase]?.startToFirstMs),
+        1,
       )
     }
   }

@@ -253,7 +253,9 @@ async function memory(job) {
   })
 }
 
-const JOBS = { useCacheThroughput, isrThroughput, revalidate, memory }
+const { diskSet, diskGet } = require('./disk')
+
+const JOBS = { useCacheThroughput, isrThroughput, revalidate, memory, diskSet, diskGet }
 
 process.on('message', async (job) => {
   let reply
