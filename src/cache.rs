@@ -523,35 +523,33 @@ impl<V: Payload> Cache<V> {
     if if_absent && self.store.get(&key).is_some() {
       return Ok(None);
     }
-    let encoded = (self.shared.is_some() || self.disk.is_some())
-      .then(|| value.with_bytes(|v| codec::encode(&meta, v)));
     let mut write = None;
-    if let Some(bytes) = encoded {
-      if let Some(disk) = &self.disk {
-        // Write-behind: queued for the disk's writer thread, nothing for the caller to await.
-        let queued = disk.put(Put {
-          key: key.clone(),
-          bytes,
-          expires_at: meta.expires_at().min(f64::MAX),
-          if_absent,
-        });
-        if queued.is_err() {
-          self.counters.store_errors.fetch_add(1, Relaxed);
-        }
-      } else {
-        let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
-        let ttl = if meta.expire >= INFINITE_CACHE {
-          MAX_SHARED_TTL_MS
-        } else {
-          ttl
-        };
-        write = Some(SharedWrite::Entry {
-          key: key.clone(),
-          bytes,
-          ttl_ms: ttl as u64,
-          if_absent,
-        });
+    if let Some(disk) = &self.disk {
+      // Write-behind: one copy of the bytes, encoded and written on the disk's writer thread;
+      // nothing for the caller to await.
+      let queued = disk.put(Put {
+        key: key.clone(),
+        meta: meta.clone(),
+        value: value.with_bytes(<[u8]>::to_vec),
+        if_absent,
+      });
+      if queued.is_err() {
+        self.counters.store_errors.fetch_add(1, Relaxed);
       }
+    } else if self.shared.is_some() {
+      let bytes = value.with_bytes(|v| codec::encode(&meta, v));
+      let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
+      let ttl = if meta.expire >= INFINITE_CACHE {
+        MAX_SHARED_TTL_MS
+      } else {
+        ttl
+      };
+      write = Some(SharedWrite::Entry {
+        key: key.clone(),
+        bytes,
+        ttl_ms: ttl as u64,
+        if_absent,
+      });
     }
     let (evicted, _) = self.store.insert_at(key, meta, value, self.now())?;
     self.counters.sets.fetch_add(1, Relaxed);

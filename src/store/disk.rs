@@ -16,11 +16,16 @@
 //! - `tags(tag, stale, expired, seq)`: the tag manifest; `seq` orders the writes, so a process
 //!   catches up with one indexed query for `seq > last seen` (the Redis log's job).
 //!
-//! Entry writes are write-behind: queued to one writer thread per store, which commits them
-//! in batches, off the JS thread. Tag writes go through the same queue and are acknowledged
-//! only after their commit is synced (`synchronous = FULL`), so a revalidation that resolved
-//! survives a crash. Reads use a small pool of connections of their own.
+//! Entry writes are write-behind: queued (at most `MAX_PENDING_BYTES`; past that a write is
+//! dropped, the entry stays in memory) to one writer thread per store, which encodes them
+//! (`codec`, zstd for large values) and commits them in batches, off the JS thread. Tag
+//! writes have a connection of their own, on tokio's blocking pool, so a revalidation never
+//! waits behind a backlog of entries (their order does not matter: tag times are compared
+//! with entry timestamps); each is acknowledged only after its commit is synced
+//! (`synchronous = FULL`), so a revalidation that resolved survives a crash. Reads use a
+//! small pool of connections of their own.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc;
@@ -28,9 +33,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use crate::codec;
+use crate::entry::EntryMeta;
 use crate::error::{Error, ErrorCode, Result};
 use crate::tags::{TagField, TagWrite};
 
@@ -45,9 +52,11 @@ const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// the WAL after a crash): reads may run on the JS thread, so they give up soon (a miss).
 const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 /// Most jobs committed in one transaction.
-const BATCH_JOBS: usize = 512;
+const BATCH_JOBS: usize = 256;
 /// Most entry bytes committed in one transaction.
-const BATCH_BYTES: usize = 16 * 1024 * 1024;
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Most value bytes waiting for the writer; a write past it is dropped (and counted).
+const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 /// How often the writer drops expired entries while it is busy.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Eviction stops when the entries fit in this share of `max_bytes`, so it runs in bursts.
@@ -63,13 +72,12 @@ pub struct DiskConfig {
   pub max_bytes: u64,
 }
 
-/// One entry write for the writer thread.
+/// One entry write for the writer thread, which encodes it.
 pub struct Put {
   pub key: String,
-  /// `codec`-encoded entry.
-  pub bytes: Vec<u8>,
-  /// ms since the epoch after which the entry is dropped.
-  pub expires_at: f64,
+  pub meta: EntryMeta,
+  /// The value's bytes (not yet encoded).
+  pub value: Vec<u8>,
   /// Store only when no entry is stored under `key`.
   pub if_absent: bool,
 }
@@ -84,11 +92,72 @@ enum Job {
     except: Option<String>,
     ack: Ack<u64>,
   },
-  Tags {
-    writes: Vec<TagWrite>,
-    ack: Ack<()>,
-  },
-  Flush(std::sync::mpsc::Sender<()>),
+  Flush(mpsc::Sender<()>),
+}
+
+/// The writer's queue, in order, bounded in pending value bytes.
+#[derive(Default)]
+struct Queue {
+  state: Mutex<QueueState>,
+  ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+  jobs: VecDeque<Job>,
+  pending_bytes: usize,
+  closed: bool,
+}
+
+impl Queue {
+  fn push(&self, job: Job) -> Result<()> {
+    let mut state = self.state.lock();
+    if state.closed {
+      return Err(store_error("write", "the store is closed"));
+    }
+    if let Job::Put(p) = &job {
+      if state.pending_bytes + p.value.len() > MAX_PENDING_BYTES {
+        return Err(store_error(
+          "write",
+          format!("{MAX_PENDING_BYTES} bytes wait for the disk already; kept in memory only"),
+        ));
+      }
+      state.pending_bytes += p.value.len();
+    }
+    state.jobs.push_back(job);
+    drop(state);
+    self.ready.notify_one();
+    Ok(())
+  }
+
+  fn close(&self) {
+    self.state.lock().closed = true;
+    self.ready.notify_all();
+  }
+
+  /// Up to `BATCH_JOBS` / `BATCH_BYTES` of the queue; `None` once closed and drained.
+  fn next_batch(&self) -> Option<Vec<Job>> {
+    let mut state = self.state.lock();
+    while state.jobs.is_empty() {
+      if state.closed {
+        return None;
+      }
+      self.ready.wait(&mut state);
+    }
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    while batch.len() < BATCH_JOBS && bytes < BATCH_BYTES {
+      let Some(job) = state.jobs.pop_front() else {
+        break;
+      };
+      if let Job::Put(p) = &job {
+        bytes += p.value.len();
+      }
+      batch.push(job);
+    }
+    state.pending_bytes -= bytes;
+    Some(batch)
+  }
 }
 
 /// Tag writes found in the database, and the position they bring a reader to.
@@ -107,8 +176,10 @@ pub struct DiskTotals {
 /// The disk tier of one engine. Dropping it flushes queued writes and stops the writer.
 pub struct DiskStore {
   path: PathBuf,
-  jobs: Mutex<Option<mpsc::Sender<Job>>>,
+  queue: Arc<Queue>,
   writer: Mutex<Option<JoinHandle<()>>>,
+  /// Tag writes' own connection (`synchronous = FULL`), used on tokio's blocking pool.
+  tag_writer: Arc<Mutex<Connection>>,
   readers: Mutex<Vec<Connection>>,
   /// Writes that failed on the writer thread (their entries are simply not on disk).
   errors: Arc<AtomicU64>,
@@ -194,20 +265,28 @@ impl DiskStore {
       .map_err(|e| store_error(&format!("cannot open {}", path.display()), e))?;
     prepare_schema(&mut writer)
       .map_err(|e| store_error(&format!("cannot write {}", path.display()), e))?;
+    let tag_writer = open_connection(&path, WRITER_BUSY_TIMEOUT)
+      .and_then(|conn| {
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(conn)
+      })
+      .map_err(|e| store_error(&format!("cannot open {}", path.display()), e))?;
     let reader = open_connection(&path, READER_BUSY_TIMEOUT)
       .map_err(|e| store_error("cannot open a reader", e))?;
-    let (jobs, queue) = mpsc::channel();
+    let queue = Arc::new(Queue::default());
+    let thread_queue = queue.clone();
     let errors = Arc::new(AtomicU64::new(0));
     let thread_errors = errors.clone();
     let max_bytes = config.max_bytes;
     let handle = std::thread::Builder::new()
       .name("tagcache-disk".into())
-      .spawn(move || Writer::new(writer, max_bytes, thread_errors).run(queue))
+      .spawn(move || Writer::new(writer, max_bytes, thread_errors).run(&thread_queue))
       .map_err(|e| store_error("cannot start the writer thread", e))?;
     Ok(DiskStore {
       path,
-      jobs: Mutex::new(Some(jobs)),
+      queue,
       writer: Mutex::new(Some(handle)),
+      tag_writer: Arc::new(Mutex::new(tag_writer)),
       readers: Mutex::new(vec![reader]),
       errors,
     })
@@ -239,12 +318,7 @@ impl DiskStore {
   }
 
   fn send(&self, job: Job) -> Result<()> {
-    match &*self.jobs.lock() {
-      Some(jobs) => jobs
-        .send(job)
-        .map_err(|_| store_error("write", "the writer thread stopped")),
-      None => Err(store_error("write", "the store is closed")),
-    }
+    self.queue.push(job)
   }
 
   /// The encoded entry under `key` unless it has expired. One indexed read.
@@ -281,16 +355,23 @@ impl DiskStore {
       .map_err(|_| store_error("delete", "the writer thread stopped"))?
   }
 
-  /// Writes tag fields; resolves once they are committed and synced to disk.
+  /// Writes tag fields; resolves once they are committed and synced to disk. Runs on
+  /// tokio's blocking pool, beside (not behind) the entry writer.
   pub async fn write_tags(&self, writes: Vec<TagWrite>) -> Result<()> {
     if writes.is_empty() {
       return Ok(());
     }
-    let (ack, done) = tokio::sync::oneshot::channel();
-    self.send(Job::Tags { writes, ack })?;
-    done
-      .await
-      .map_err(|_| store_error("revalidate tags", "the writer thread stopped"))?
+    let conn = self.tag_writer.clone();
+    tokio::task::spawn_blocking(move || {
+      let mut conn = conn.lock();
+      let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+      let last = tx.query_row("SELECT coalesce(max(seq), 0) FROM tags", [], |r| r.get(0))?;
+      write_tags(&tx, &writes, last)?;
+      tx.commit()
+    })
+    .await
+    .map_err(|e| store_error("revalidate tags", e))?
+    .map_err(|e| store_error("revalidate tags", e))
   }
 
   /// Tag rows written after `after` (every row for 0), with the position they reach.
@@ -338,7 +419,7 @@ impl DiskStore {
 
   /// Waits until every write queued before this call is committed.
   pub fn flush(&self) {
-    let (done, wait) = std::sync::mpsc::channel();
+    let (done, wait) = mpsc::channel();
     if self.send(Job::Flush(done)).is_ok() {
       let _ = wait.recv();
     }
@@ -346,8 +427,7 @@ impl DiskStore {
 
   /// Commits what is queued and stops the writer. Later writes fail with `ERR_STORE`.
   pub fn close(&self) {
-    let jobs = self.jobs.lock().take();
-    drop(jobs);
+    self.queue.close();
     if let Some(handle) = self.writer.lock().take() {
       let _ = handle.join();
     }
@@ -372,8 +452,7 @@ struct Writer {
 /// What one batch has to answer once it is committed.
 enum Reply {
   Prefix(Ack<u64>, u64),
-  Tags(Ack<()>),
-  Flush(std::sync::mpsc::Sender<()>),
+  Flush(mpsc::Sender<()>),
 }
 
 impl Writer {
@@ -386,22 +465,9 @@ impl Writer {
     }
   }
 
-  fn run(mut self, queue: mpsc::Receiver<Job>) {
+  fn run(mut self, queue: &Queue) {
     self.maintain();
-    while let Ok(first) = queue.recv() {
-      let mut batch = vec![first];
-      let mut bytes = 0;
-      while batch.len() < BATCH_JOBS && bytes < BATCH_BYTES {
-        match queue.try_recv() {
-          Ok(job) => {
-            if let Job::Put(p) = &job {
-              bytes += p.bytes.len();
-            }
-            batch.push(job);
-          }
-          Err(_) => break,
-        }
-      }
+    while let Some(batch) = queue.next_batch() {
       let flushed = self.commit(batch);
       self.maintain();
       // After maintenance, so a flushed store is also within its bound.
@@ -412,20 +478,26 @@ impl Writer {
   }
 
   /// Commits a batch in one transaction and answers its waiters, except flushes: returned.
-  fn commit(&mut self, batch: Vec<Job>) -> Vec<std::sync::mpsc::Sender<()>> {
-    let durable = batch.iter().any(|j| matches!(j, Job::Tags { .. }));
-    if durable {
-      let _ = self.conn.pragma_update(None, "synchronous", "FULL");
-    }
+  fn commit(&mut self, batch: Vec<Job>) -> Vec<mpsc::Sender<()>> {
+    // Encoded before the transaction: other processes' writers wait only for the inserts.
+    let batch: Vec<(Job, Option<Vec<u8>>)> = batch
+      .into_iter()
+      .map(|job| match &job {
+        Job::Put(p) => {
+          let encoded = codec::encode(&p.meta, &p.value);
+          (job, Some(encoded))
+        }
+        _ => (job, None),
+      })
+      .collect();
     let mut replies = Vec::new();
     let result = (|| -> rusqlite::Result<()> {
       let tx = self
         .conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-      let mut seq: Option<i64> = None;
-      for job in batch {
+      for (job, encoded) in batch {
         match job {
-          Job::Put(p) => write_entry(&tx, &p)?,
+          Job::Put(p) => write_entry(&tx, &p, &encoded.unwrap_or_default())?,
           Job::Delete(key) => {
             tx.prepare_cached("DELETE FROM entries WHERE key = ?1")?
               .execute(params![key])?;
@@ -438,22 +510,11 @@ impl Writer {
             let removed = delete_prefix(&tx, &prefix, except.as_deref())?;
             replies.push(Reply::Prefix(ack, removed));
           }
-          Job::Tags { writes, ack } => {
-            let next = match seq {
-              Some(s) => s,
-              None => tx.query_row("SELECT coalesce(max(seq), 0) FROM tags", [], |r| r.get(0))?,
-            };
-            seq = Some(write_tags(&tx, &writes, next)?);
-            replies.push(Reply::Tags(ack));
-          }
           Job::Flush(done) => replies.push(Reply::Flush(done)),
         }
       }
       tx.commit()
     })();
-    if durable {
-      let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
-    }
     if result.is_err() {
       self.errors.fetch_add(1, Relaxed);
     }
@@ -464,12 +525,6 @@ impl Writer {
           let _ = ack.send(match &result {
             Ok(()) => Ok(n),
             Err(e) => Err(store_error("delete", e)),
-          });
-        }
-        Reply::Tags(ack) => {
-          let _ = ack.send(match &result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(store_error("revalidate tags", e)),
           });
         }
         Reply::Flush(done) => flushed.push(done),
@@ -546,8 +601,8 @@ impl Writer {
   }
 }
 
-fn write_entry(tx: &rusqlite::Transaction, put: &Put) -> rusqlite::Result<()> {
-  let size = (put.key.len() + put.bytes.len()) as i64;
+fn write_entry(tx: &rusqlite::Transaction, put: &Put, bytes: &[u8]) -> rusqlite::Result<()> {
+  let size = (put.key.len() + bytes.len()) as i64;
   let sql = if put.if_absent {
     "INSERT INTO entries (key, value, size, stored_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT(key) DO NOTHING"
@@ -556,8 +611,13 @@ fn write_entry(tx: &rusqlite::Transaction, put: &Put) -> rusqlite::Result<()> {
      ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
        stored_at = excluded.stored_at, expires_at = excluded.expires_at"
   };
-  tx.prepare_cached(sql)?
-    .execute(params![put.key, put.bytes, size, now_ms(), put.expires_at])?;
+  tx.prepare_cached(sql)?.execute(params![
+    put.key,
+    bytes,
+    size,
+    now_ms(),
+    put.meta.expires_at()
+  ])?;
   Ok(())
 }
 
@@ -666,8 +726,14 @@ mod tests {
   fn put(key: &str, bytes: &[u8], if_absent: bool) -> Put {
     Put {
       key: key.into(),
-      bytes: bytes.to_vec(),
-      expires_at: now_ms() + 60_000.0,
+      meta: EntryMeta {
+        tags: Vec::new(),
+        stale: 0.0,
+        revalidate: 60.0,
+        expire: 60.0,
+        timestamp: now_ms(),
+      },
+      value: bytes.to_vec(),
       if_absent,
     }
   }
@@ -689,18 +755,12 @@ mod tests {
     store.delete("b").unwrap();
     store.close();
     let store = open(&dir);
-    assert_eq!(
-      store.get("a", now_ms()).unwrap().as_deref(),
-      Some(&b"one"[..])
-    );
+    let bytes = store.get("a", now_ms()).unwrap().unwrap();
+    assert_eq!(&*codec::decode(&bytes).unwrap().1, b"one");
     assert_eq!(store.get("b", now_ms()).unwrap(), None);
-    assert_eq!(
-      store.totals().unwrap(),
-      DiskTotals {
-        entries: 1,
-        bytes: 4
-      }
-    );
+    let totals = store.totals().unwrap();
+    assert_eq!(totals.entries, 1);
+    assert_eq!(totals.bytes, 1 + bytes.len() as u64);
     // Past its expiry an entry is not read.
     assert_eq!(store.get("a", now_ms() + 120_000.0).unwrap(), None);
   }
