@@ -150,7 +150,11 @@ export declare class TagCache {
    * No-op without a disk tier. Tag updates need no flush: they resolve once durable.
    */
   flush(): void
-  /** Drops every entry and disconnects; later calls reject with `ERR_CLOSED`. */
+  /**
+   * Drops every entry and disconnects; later calls reject with `ERR_CLOSED`. With the disk
+   * tier it resolves once the queued entry writes are committed (waited for off the JS
+   * thread).
+   */
   close(): Promise<void>
 }
 

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { spawn, spawnSync } = require('node:child_process')
-const { TagCache, rejection, thrown } = require('./helpers/engine')
+const { TagCache, rejection, thrown, secondsAgo } = require('./helpers/engine')
 const { describeSemantics } = require('./helpers/semantics')
 
 jest.setTimeout(30_000)
@@ -229,6 +229,42 @@ describe('disk tier', () => {
     expect((await fresh.get('page:new:/a')).value.toString()).toBe('page:new:/a')
     expect((await fresh.get('fetch:x')).value.toString()).toBe('fetch:x')
     expect((await rejection(a.deleteByPrefix(5))).code).toBe('ERR_INVALID_OPTIONS')
+  })
+
+  test('a delete is on disk when it resolves: no later read brings the entry back', async () => {
+    const diskDir = freshDir()
+    const cache = new TagCache({ diskDir })
+    await cache.set('k', Buffer.from('v'))
+    cache.flush()
+    expect(await cache.delete('k')).toBe(true)
+    expect(await cache.get('k')).toBeNull()
+    expect(await new TagCache({ diskDir }).get('k')).toBeNull()
+    // After a restart the entry is only on disk; delete still says it was there.
+    await cache.set('d', Buffer.from('v'))
+    await cache.close()
+    expect(await new TagCache({ diskDir }).delete('d')).toBe(true)
+  })
+
+  test('a stale in-process copy still serves when the disk lost the entry', async () => {
+    const diskDir = freshDir()
+    const a = new TagCache({ diskDir })
+    await a.set('k', Buffer.from('v'), { revalidate: 5, expire: 1000, timestamp: secondsAgo(10) })
+    a.flush()
+    // Another process purges it from disk; here the copy is stale, so the disk is asked.
+    expect(await new TagCache({ diskDir }).deleteByPrefix('k')).toBe(1)
+    expect(await a.get('k')).toMatchObject({ status: 'stale' })
+  })
+
+  test('ifAbsent stores over an expired copy; a rejected set never reaches the disk', async () => {
+    const diskDir = freshDir()
+    const a = new TagCache({ diskDir, maxMemoryBytes: 4096 })
+    await a.set('k', Buffer.from('old'), { revalidate: 1, expire: 2, timestamp: secondsAgo(5) })
+    await a.set('k', Buffer.from('seed'), { ifAbsent: true })
+    expect((await a.get('k')).value.toString()).toBe('seed')
+    const err = await rejection(a.set('big', Buffer.alloc(8192)))
+    expect(err.code).toBe('ERR_VALUE_TOO_LARGE')
+    await a.close()
+    expect(await new TagCache({ diskDir }).get('big')).toBeNull()
   })
 
   test('maxDiskBytes bounds the disk; the newest entries stay', async () => {

@@ -131,6 +131,8 @@ pub struct Cache<V> {
   disk_error: Option<String>,
   /// The last tag-log position pulled from the disk tier.
   disk_seq: parking_lot::Mutex<u64>,
+  /// Tag writes made here and not yet committed to disk, in order.
+  pending_tags: parking_lot::Mutex<Vec<TagWrite>>,
   manifest: RwLock<TagManifest>,
   refresh: tokio::sync::Mutex<RefreshState>,
   refresh_started: AtomicU64,
@@ -192,6 +194,7 @@ impl<V: Payload> Cache<V> {
       disk,
       disk_error,
       disk_seq: parking_lot::Mutex::new(disk_seq),
+      pending_tags: parking_lot::Mutex::new(Vec::new()),
       options,
       manifest: RwLock::new(manifest),
       refresh: tokio::sync::Mutex::new(RefreshState {
@@ -350,12 +353,29 @@ impl<V: Payload> Cache<V> {
     } else {
       return Ok(None);
     };
+    // With the disk tier the in-process copy (stale, or newer than a write-behind that has
+    // not landed) stays the answer when the disk has nothing better.
+    let local = if self.disk.is_some() {
+      self.store.get(key)
+    } else {
+      None
+    };
+    // Set once the disk's row is known to be newer than the in-process copy: then it decides.
+    let disk_newer = std::cell::Cell::new(false);
+    let fallback = |found: Option<Hit<V>>| match (found, &local) {
+      (Some(hit), _) => Some(hit),
+      (None, Some(entry)) if !disk_newer.get() => {
+        self.judge(key, entry.clone(), soft_tags, self.now())
+      }
+      _ => None,
+    };
     let bytes = match read {
       Ok(bytes) => bytes,
       Err(_) => {
         self.counters.store_errors.fetch_add(1, Relaxed);
-        self.count_lookup(&None);
-        return Ok(None);
+        let found = fallback(None);
+        self.count_lookup(&found);
+        return Ok(found);
       }
     };
     let found = bytes.and_then(|mut bytes| {
@@ -373,6 +393,12 @@ impl<V: Payload> Cache<V> {
           return None;
         }
       };
+      if let Some(entry) = &local {
+        if entry.meta.timestamp >= meta.timestamp {
+          return None; // the in-process copy is as new: `fallback` judges it
+        }
+      }
+      disk_newer.set(true);
       // An uncompressed value is the envelope's tail: move it to the front, no copy.
       let value = inflated.unwrap_or_else(|| {
         bytes.drain(..bytes.len() - value_len);
@@ -385,7 +411,7 @@ impl<V: Payload> Cache<V> {
       let entry = if self.disk.is_some() || self.options.local_ttl_ms > 0.0 {
         let (evicted, entry) = self
           .store
-          .insert_at(key.to_string(), meta, value, now)
+          .insert_unless_newer(key.to_string(), meta, value, now)
           .ok()?;
         self.counters.evictions.fetch_add(evicted as u64, Relaxed);
         entry
@@ -399,6 +425,7 @@ impl<V: Payload> Cache<V> {
       };
       self.judge(key, entry, soft_tags, now)
     });
+    let found = fallback(found);
     self.count_lookup(&found);
     Ok(found)
   }
@@ -520,23 +547,24 @@ impl<V: Payload> Cache<V> {
     if_absent: bool,
   ) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    if if_absent && self.store.get(&key).is_some() {
-      return Ok(None);
-    }
-    let mut write = None;
-    if let Some(disk) = &self.disk {
-      // Write-behind: one copy of the bytes, encoded and written on the disk's writer thread;
-      // nothing for the caller to await.
-      let queued = disk.put(Put {
-        key: key.clone(),
-        meta: meta.clone(),
-        value: value.with_bytes(<[u8]>::to_vec),
-        if_absent,
-      });
-      if queued.is_err() {
-        self.counters.store_errors.fetch_add(1, Relaxed);
+    let now = self.now();
+    if if_absent {
+      // An entry past its expire is no entry (the store drops it on sight).
+      if let Some(local) = self.store.get(&key) {
+        if now < local.meta.expires_at() {
+          return Ok(None);
+        }
       }
-    } else if self.shared.is_some() {
+    }
+    // One copy of the bytes for the disk's writer thread, which encodes and writes them.
+    let disk_put = self.disk.as_ref().map(|_| Put {
+      key: key.clone(),
+      meta: meta.clone(),
+      value: value.with_bytes(<[u8]>::to_vec),
+      if_absent,
+    });
+    let mut write = None;
+    if self.shared.is_some() {
       let bytes = value.with_bytes(|v| codec::encode(&meta, v));
       let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
       let ttl = if meta.expire >= INFINITE_CACHE {
@@ -551,9 +579,15 @@ impl<V: Payload> Cache<V> {
         if_absent,
       });
     }
-    let (evicted, _) = self.store.insert_at(key, meta, value, self.now())?;
+    let (evicted, _) = self.store.insert_at(key, meta, value, now)?;
     self.counters.sets.fetch_add(1, Relaxed);
     self.counters.evictions.fetch_add(evicted as u64, Relaxed);
+    // Write-behind, once the set is accepted: nothing for the caller to await.
+    if let (Some(disk), Some(put)) = (&self.disk, disk_put) {
+      if disk.put(put).is_err() {
+        self.counters.store_errors.fetch_add(1, Relaxed);
+      }
+    }
     Ok(write)
   }
 
@@ -561,12 +595,7 @@ impl<V: Payload> Cache<V> {
   pub fn delete(&self, key: &str) -> Result<(bool, Option<SharedWrite>)> {
     self.check_open()?;
     let removed = self.store.remove(key);
-    if let Some(disk) = &self.disk {
-      if disk.delete(key).is_err() {
-        self.counters.store_errors.fetch_add(1, Relaxed);
-      }
-    }
-    let write = self.shared.as_ref().map(|_| SharedWrite::Delete {
+    let write = (self.shared.is_some() || self.disk.is_some()).then(|| SharedWrite::Delete {
       key: key.to_string(),
     });
     Ok((removed, write))
@@ -593,8 +622,22 @@ impl<V: Payload> Cache<V> {
 
   /// Runs a write on the shared store. Errors: `ERR_STORE` (counted in `storeErrors`).
   pub async fn write_shared(&self, write: SharedWrite) -> Result<bool> {
-    if let (Some(disk), SharedWrite::Tags(writes)) = (&self.disk, &write) {
-      let result = disk.write_tags(writes.clone()).await.map(|_| true);
+    if let Some(disk) = &self.disk {
+      let result = match write {
+        SharedWrite::Tags(writes) => {
+          let done = disk.write_tags(writes.clone()).await;
+          self.tags_committed(&writes);
+          done.map(|_| true)
+        }
+        SharedWrite::Delete { key } => {
+          let done = disk.delete(&key).await;
+          // A read that began before the delete may have put the row back in process.
+          self.store.remove(&key);
+          done
+        }
+        // Entries reach the disk through its write-behind queue, never here.
+        SharedWrite::Entry { .. } => Ok(false),
+      };
       if result.is_err() {
         self.counters.store_errors.fetch_add(1, Relaxed);
       }
@@ -688,6 +731,10 @@ impl<V: Payload> Cache<V> {
   /// Applies tag updates here at once (read-your-own-writes) and returns them for Redis.
   fn apply(&self, tags: &[String], durations: Option<Durations>) -> Option<SharedWrite> {
     let writes = self.manifest.write().update(tags, durations, self.now());
+    if self.disk.is_some() {
+      // Until committed, a pull could bring an older row of these tags: re-applied after it.
+      self.pending_tags.lock().extend(writes.iter().cloned());
+    }
     self
       .counters
       .tag_updates
@@ -764,6 +811,16 @@ impl<V: Payload> Cache<V> {
     result
   }
 
+  /// This process's tag writes are on disk (or failed): pulls need not re-apply them.
+  fn tags_committed(&self, writes: &[TagWrite]) {
+    let mut pending = self.pending_tags.lock();
+    for w in writes {
+      if let Some(i) = pending.iter().position(|p| p == w) {
+        pending.remove(i);
+      }
+    }
+  }
+
   /// The disk tier's part of `refreshTags`: applies the tag writes other processes committed
   /// since the last pull (one indexed query, on the calling thread). No-op without a disk.
   /// Errors: `ERR_STORE` (the last known tags stay in force).
@@ -776,8 +833,9 @@ impl<V: Payload> Cache<V> {
     match disk.pull_tags(*seq) {
       Ok(pull) => {
         if !pull.writes.is_empty() {
+          let pending = self.pending_tags.lock();
           let mut manifest = self.manifest.write();
-          for w in &pull.writes {
+          for w in pull.writes.iter().chain(pending.iter()) {
             manifest.apply(w);
           }
         }
@@ -843,8 +901,16 @@ impl<V: Payload> Cache<V> {
     }
   }
 
-  /// Drops every in-process entry (after the disk tier committed its queued writes); later
-  /// calls fail with `ERR_CLOSED`. Closing twice is fine.
+  /// Waits (blocking: not on the JS thread) until the disk tier, once closed, committed its
+  /// queued writes and stopped its writer. No-op without a disk tier.
+  pub fn join_disk(&self) {
+    if let Some(disk) = &self.disk {
+      disk.join();
+    }
+  }
+
+  /// Drops every in-process entry and stops the disk tier taking writes (what is queued
+  /// still lands: `join_disk`); later calls fail with `ERR_CLOSED`. Closing twice is fine.
   pub fn close(&self) {
     self.closed.store(true, Relaxed);
     if let Some(disk) = &self.disk {

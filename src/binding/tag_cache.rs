@@ -621,11 +621,25 @@ impl TagCache {
     self.inner.flush();
   }
 
-  /// Drops every entry and disconnects; later calls reject with `ERR_CLOSED`.
+  /// Drops every entry and disconnects; later calls reject with `ERR_CLOSED`. With the disk
+  /// tier it resolves once the queued entry writes are committed (waited for off the JS
+  /// thread).
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn close<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>> {
     self.inner.close();
     self.home.sweep();
-    settle(env, Ok(()))
+    if self.inner.storage() != "disk" {
+      return settle(env, Ok(()));
+    }
+    let engine = self.inner.clone();
+    on_shared(
+      env,
+      async move {
+        tokio::task::spawn_blocking(move || engine.join_disk())
+          .await
+          .map_err(|e| crate::error::Error::new(ErrorCode::Store, e.to_string()))
+      },
+      |_, ()| Ok(()),
+    )
   }
 }

@@ -57,6 +57,9 @@ const BATCH_JOBS: usize = 256;
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Most value bytes waiting for the writer; a write past it is dropped (and counted).
 const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
+/// Rows one statement of a sweep or prefix delete removes: other processes' writers (and tag
+/// writes) wait for at most one such chunk, never for a whole purge.
+const DELETE_CHUNK: i64 = 500;
 /// How often the writer drops expired entries while it is busy.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Eviction stops when the entries fit in this share of `max_bytes`, so it runs in bursts.
@@ -86,7 +89,10 @@ type Ack<T> = tokio::sync::oneshot::Sender<Result<T>>;
 
 enum Job {
   Put(Put),
-  Delete(String),
+  Delete {
+    key: String,
+    ack: Ack<bool>,
+  },
   DeletePrefix {
     prefix: String,
     except: Option<String>,
@@ -135,6 +141,18 @@ impl Queue {
     self.ready.notify_all();
   }
 
+  /// The writer is gone: refuse new jobs and drop queued ones, so their waiters see an error
+  /// instead of waiting forever.
+  fn abandon(&self) {
+    let dropped = {
+      let mut state = self.state.lock();
+      state.closed = true;
+      state.pending_bytes = 0;
+      std::mem::take(&mut state.jobs)
+    };
+    drop(dropped);
+  }
+
   /// Up to `BATCH_JOBS` / `BATCH_BYTES` of the queue; `None` once closed and drained.
   fn next_batch(&self) -> Option<Vec<Job>> {
     let mut state = self.state.lock();
@@ -147,6 +165,11 @@ impl Queue {
     let mut batch = Vec::new();
     let mut bytes = 0;
     while batch.len() < BATCH_JOBS && bytes < BATCH_BYTES {
+      // A prefix delete runs alone, in chunks of its own, never inside a batch.
+      let alone = matches!(state.jobs.front(), Some(Job::DeletePrefix { .. }));
+      if alone && !batch.is_empty() {
+        break;
+      }
       let Some(job) = state.jobs.pop_front() else {
         break;
       };
@@ -154,6 +177,9 @@ impl Queue {
         bytes += p.value.len();
       }
       batch.push(job);
+      if alone {
+        break;
+      }
     }
     state.pending_bytes -= bytes;
     Some(batch)
@@ -176,6 +202,7 @@ pub struct DiskTotals {
 /// The disk tier of one engine. Dropping it flushes queued writes and stops the writer.
 pub struct DiskStore {
   path: PathBuf,
+  max_bytes: u64,
   queue: Arc<Queue>,
   writer: Mutex<Option<JoinHandle<()>>>,
   /// Tag writes' own connection (`synchronous = FULL`), used on tokio's blocking pool.
@@ -213,6 +240,11 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
 
 /// Creates the schema, or recreates it when the file holds another version.
 fn prepare_schema(conn: &mut Connection) -> rusqlite::Result<()> {
+  // The usual case, a current schema, takes no write lock (siblings may be writing).
+  let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+  if current == SCHEMA_VERSION {
+    return Ok(());
+  }
   let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
   let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
   if version != SCHEMA_VERSION {
@@ -280,10 +312,19 @@ impl DiskStore {
     let max_bytes = config.max_bytes;
     let handle = std::thread::Builder::new()
       .name("tagcache-disk".into())
-      .spawn(move || Writer::new(writer, max_bytes, thread_errors).run(&thread_queue))
+      .spawn(move || {
+        let writer = Writer::new(writer, max_bytes, thread_errors.clone());
+        let run =
+          std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(&thread_queue)));
+        if run.is_err() {
+          thread_errors.fetch_add(1, Relaxed);
+        }
+        thread_queue.abandon();
+      })
       .map_err(|e| store_error("cannot start the writer thread", e))?;
     Ok(DiskStore {
       path,
+      max_bytes,
       queue,
       writer: Mutex::new(Some(handle)),
       tag_writer: Arc::new(Mutex::new(tag_writer)),
@@ -332,13 +373,28 @@ impl DiskStore {
   }
 
   /// Queues an entry write (write-behind: it reaches the disk shortly, off this thread).
+  /// Errors: `ERR_STORE` when the queue is full or the entry alone exceeds `max_bytes`.
   pub fn put(&self, put: Put) -> Result<()> {
+    if (put.key.len() + put.value.len()) as u64 > self.max_bytes {
+      return Err(store_error(
+        "write",
+        format!("the entry is larger than maxDiskBytes ({})", self.max_bytes),
+      ));
+    }
     self.send(Job::Put(put))
   }
 
-  /// Queues the removal of one entry.
-  pub fn delete(&self, key: &str) -> Result<()> {
-    self.send(Job::Delete(key.to_string()))
+  /// Removes one entry, after every write queued before it; resolves once committed, to
+  /// whether there was one.
+  pub async fn delete(&self, key: &str) -> Result<bool> {
+    let (ack, done) = tokio::sync::oneshot::channel();
+    self.send(Job::Delete {
+      key: key.to_string(),
+      ack,
+    })?;
+    done
+      .await
+      .map_err(|_| store_error("delete", "the writer thread stopped"))?
   }
 
   /// Removes the entries whose key starts with `prefix` and not with `except`, after every
@@ -425,17 +481,27 @@ impl DiskStore {
     }
   }
 
-  /// Commits what is queued and stops the writer. Later writes fail with `ERR_STORE`.
+  /// Stops taking writes; the writer commits what is queued and ends by itself. Later
+  /// writes fail with `ERR_STORE`. Does not wait: see `join`.
   pub fn close(&self) {
     self.queue.close();
-    if let Some(handle) = self.writer.lock().take() {
+    self.readers.lock().clear();
+  }
+
+  /// `close`, then waits for the writer to have committed everything (a blocking wait: run
+  /// it off the JS thread).
+  pub fn join(&self) {
+    self.close();
+    let handle = self.writer.lock().take();
+    if let Some(handle) = handle {
       let _ = handle.join();
     }
-    self.readers.lock().clear();
   }
 }
 
 impl Drop for DiskStore {
+  /// Never waits (a drop may run on the JS thread, in a finalizer): the writer finishes the
+  /// queue on its own.
   fn drop(&mut self) {
     self.close();
   }
@@ -451,7 +517,7 @@ struct Writer {
 
 /// What one batch has to answer once it is committed.
 enum Reply {
-  Prefix(Ack<u64>, u64),
+  Delete(Ack<bool>, bool),
   Flush(mpsc::Sender<()>),
 }
 
@@ -478,7 +544,23 @@ impl Writer {
   }
 
   /// Commits a batch in one transaction and answers its waiters, except flushes: returned.
-  fn commit(&mut self, batch: Vec<Job>) -> Vec<mpsc::Sender<()>> {
+  /// A prefix delete comes alone and runs in chunks.
+  fn commit(&mut self, mut batch: Vec<Job>) -> Vec<mpsc::Sender<()>> {
+    if let [Job::DeletePrefix { .. }] = batch.as_slice() {
+      if let Some(Job::DeletePrefix {
+        prefix,
+        except,
+        ack,
+      }) = batch.pop()
+      {
+        let removed = delete_prefix(&self.conn, &prefix, except.as_deref());
+        if removed.is_err() {
+          self.errors.fetch_add(1, Relaxed);
+        }
+        let _ = ack.send(removed.map_err(|e| store_error("delete", e)));
+      }
+      return Vec::new();
+    }
     // Encoded before the transaction: other processes' writers wait only for the inserts.
     let batch: Vec<(Job, Option<Vec<u8>>)> = batch
       .into_iter()
@@ -498,18 +580,14 @@ impl Writer {
       for (job, encoded) in batch {
         match job {
           Job::Put(p) => write_entry(&tx, &p, &encoded.unwrap_or_default())?,
-          Job::Delete(key) => {
-            tx.prepare_cached("DELETE FROM entries WHERE key = ?1")?
+          Job::Delete { key, ack } => {
+            let n = tx
+              .prepare_cached("DELETE FROM entries WHERE key = ?1")?
               .execute(params![key])?;
+            replies.push(Reply::Delete(ack, n > 0));
           }
-          Job::DeletePrefix {
-            prefix,
-            except,
-            ack,
-          } => {
-            let removed = delete_prefix(&tx, &prefix, except.as_deref())?;
-            replies.push(Reply::Prefix(ack, removed));
-          }
+          // Never in a batch (the queue hands it over alone); dropped unanswered otherwise.
+          Job::DeletePrefix { .. } => {}
           Job::Flush(done) => replies.push(Reply::Flush(done)),
         }
       }
@@ -521,9 +599,9 @@ impl Writer {
     let mut flushed = Vec::new();
     for reply in replies {
       match reply {
-        Reply::Prefix(ack, n) => {
+        Reply::Delete(ack, existed) => {
           let _ = ack.send(match &result {
-            Ok(()) => Ok(n),
+            Ok(()) => Ok(existed),
             Err(e) => Err(store_error("delete", e)),
           });
         }
@@ -541,10 +619,7 @@ impl Writer {
     let result = (|| -> rusqlite::Result<()> {
       if due {
         self.swept_at = Some(Instant::now());
-        self
-          .conn
-          .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
-          .execute(params![now])?;
+        sweep_expired(&self.conn, now)?;
       }
       let bytes = |conn: &Connection| -> rusqlite::Result<u64> {
         conn.query_row("SELECT bytes FROM totals WHERE id = 0", [], |r| {
@@ -555,10 +630,7 @@ impl Writer {
         return Ok(());
       }
       if !due {
-        self
-          .conn
-          .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
-          .execute(params![now])?;
+        sweep_expired(&self.conn, now)?;
       }
       let target = (self.max_bytes as f64 * EVICT_TO) as u64;
       loop {
@@ -570,13 +642,13 @@ impl Writer {
         let mut excess = total - target;
         let mut victims = Vec::new();
         {
-          let mut oldest = self
-            .conn
-            .prepare_cached("SELECT rowid, size FROM entries ORDER BY stored_at LIMIT 1000")?;
+          let mut oldest = self.conn.prepare_cached(
+            "SELECT rowid, stored_at, size FROM entries ORDER BY stored_at LIMIT 1000",
+          )?;
           let mut rows = oldest.query([])?;
           while let Some(row) = rows.next()? {
-            victims.push(row.get::<_, i64>(0)?);
-            let size = row.get::<_, i64>(1)?.max(0) as u64;
+            victims.push((row.get::<_, i64>(0)?, row.get::<_, f64>(1)?));
+            let size = row.get::<_, i64>(2)?.max(0) as u64;
             if size >= excess {
               break;
             }
@@ -587,9 +659,10 @@ impl Writer {
           break;
         }
         let tx = self.conn.transaction()?;
-        for rowid in victims {
-          tx.prepare_cached("DELETE FROM entries WHERE rowid = ?1")?
-            .execute(params![rowid])?;
+        // Only if unchanged: another process may have rewritten the row since.
+        for (rowid, stored_at) in victims {
+          tx.prepare_cached("DELETE FROM entries WHERE rowid = ?1 AND stored_at = ?2")?
+            .execute(params![rowid, stored_at])?;
         }
         tx.commit()?;
       }
@@ -604,8 +677,11 @@ impl Writer {
 fn write_entry(tx: &rusqlite::Transaction, put: &Put, bytes: &[u8]) -> rusqlite::Result<()> {
   let size = (put.key.len() + bytes.len()) as i64;
   let sql = if put.if_absent {
+    // An expired row not yet swept counts as absent, as `get` sees it.
     "INSERT INTO entries (key, value, size, stored_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT(key) DO NOTHING"
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
+       stored_at = excluded.stored_at, expires_at = excluded.expires_at
+     WHERE entries.expires_at <= excluded.stored_at"
   } else {
     "INSERT INTO entries (key, value, size, stored_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT(key) DO UPDATE SET value = excluded.value, size = excluded.size,
@@ -645,26 +721,39 @@ fn write_tags(
   Ok(seq)
 }
 
+/// Deletes expired entries, `DELETE_CHUNK` rows per statement (each its own commit).
+fn sweep_expired(conn: &Connection, now: f64) -> rusqlite::Result<()> {
+  let mut sweep = conn.prepare_cached(
+    "DELETE FROM entries WHERE rowid IN
+       (SELECT rowid FROM entries WHERE expires_at <= ?1 LIMIT ?2)",
+  )?;
+  while sweep.execute(params![now, DELETE_CHUNK])? as i64 == DELETE_CHUNK {}
+  Ok(())
+}
+
 /// Deletes keys in `[prefix, prefix⁺)` outside `[except, except⁺)`: index range scans, no
-/// `LIKE` (whose wildcards and case folding would need escaping).
-fn delete_prefix(
-  tx: &rusqlite::Transaction,
-  prefix: &str,
-  except: Option<&str>,
-) -> rusqlite::Result<u64> {
+/// `LIKE` (whose wildcards and case folding would need escaping), `DELETE_CHUNK` rows per
+/// statement, each its own commit.
+fn delete_prefix(conn: &Connection, prefix: &str, except: Option<&str>) -> rusqlite::Result<u64> {
+  // Every key under `prefix` also starts with such an `except`: nothing to delete.
+  if except.is_some_and(|e| prefix.starts_with(e)) {
+    return Ok(0);
+  }
   let in_range = |p: &str| -> (String, Option<String>) { (p.to_string(), prefix_end(p)) };
   let (lo, hi) = in_range(prefix);
   let mut removed = 0u64;
   let mut delete = |from: &str, to: Option<&str>| -> rusqlite::Result<()> {
-    removed += match to {
-      Some(to) => tx
-        .prepare_cached("DELETE FROM entries WHERE key >= ?1 AND key < ?2")?
-        .execute(params![from, to])?,
-      None => tx
-        .prepare_cached("DELETE FROM entries WHERE key >= ?1")?
-        .execute(params![from])?,
-    } as u64;
-    Ok(())
+    let mut statement = conn.prepare_cached(
+      "DELETE FROM entries WHERE rowid IN
+         (SELECT rowid FROM entries WHERE key >= ?1 AND (?2 IS NULL OR key < ?2) LIMIT ?3)",
+    )?;
+    loop {
+      let n = statement.execute(params![from, to, DELETE_CHUNK])?;
+      removed += n as u64;
+      if (n as i64) < DELETE_CHUNK {
+        return Ok(());
+      }
+    }
   };
   match except.filter(|e| e.starts_with(prefix)) {
     None => delete(&lo, hi.as_deref())?,
@@ -752,8 +841,8 @@ mod tests {
     store.put(put("a", b"one", false)).unwrap();
     store.put(put("a", b"two", true)).unwrap();
     store.put(put("b", b"x", false)).unwrap();
-    store.delete("b").unwrap();
-    store.close();
+    block_on(store.delete("b")).unwrap();
+    store.join();
     let store = open(&dir);
     let bytes = store.get("a", now_ms()).unwrap().unwrap();
     assert_eq!(&*codec::decode(&bytes).unwrap().1, b"one");
@@ -836,6 +925,11 @@ mod tests {
     ] {
       assert_eq!(store.get(key, now_ms()).unwrap().is_some(), kept, "{key}");
     }
+    // An `except` that every key under the prefix starts with keeps them all.
+    assert_eq!(
+      block_on(store.delete_prefix("page:new:", Some("page:"))).unwrap(),
+      0
+    );
     assert_eq!(block_on(store.delete_prefix("", None)).unwrap(), 3);
   }
 
@@ -844,7 +938,7 @@ mod tests {
     let dir = temp_dir("version");
     let store = open(&dir);
     store.put(put("a", b"v", false)).unwrap();
-    store.close();
+    store.join();
     let conn = Connection::open(dir.join(FILE_NAME)).unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);

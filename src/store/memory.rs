@@ -102,6 +102,30 @@ impl<V: Payload> MemoryStore<V> {
     value: V,
     stored_at: f64,
   ) -> Result<(usize, Arc<Stored<V>>)> {
+    self.insert_checked(key, meta, value, stored_at, false)
+  }
+
+  /// `insert_at`, unless the entry stored under `key` is newer (a later `timestamp`): a copy
+  /// read from another tier never replaces a newer one written here meanwhile. Returns the
+  /// entry that stays.
+  pub fn insert_unless_newer(
+    &self,
+    key: String,
+    meta: EntryMeta,
+    value: V,
+    stored_at: f64,
+  ) -> Result<(usize, Arc<Stored<V>>)> {
+    self.insert_checked(key, meta, value, stored_at, true)
+  }
+
+  fn insert_checked(
+    &self,
+    key: String,
+    meta: EntryMeta,
+    value: V,
+    stored_at: f64,
+    unless_newer: bool,
+  ) -> Result<(usize, Arc<Stored<V>>)> {
     let size = entry_size(&key, &meta, value.byte_len());
     if size > self.max_bytes {
       self.remove(&key);
@@ -126,6 +150,17 @@ impl<V: Payload> MemoryStore<V> {
     let mut evicted = 0;
     {
       let mut inner = self.inner.lock();
+      if unless_newer {
+        if let Some(current) = inner.lru.peek(&key) {
+          if current.meta.timestamp > entry.meta.timestamp {
+            let current = current.clone();
+            drop(inner);
+            drop(entry);
+            drop(stored);
+            return Ok((0, current));
+          }
+        }
+      }
       if let Some(old) = inner.lru.put(key, stored) {
         inner.bytes -= old.size;
         dropped.push(old);
