@@ -1,7 +1,8 @@
 'use strict'
 /**
  * `npm run demo`: installs what is missing, builds the addon (release) and the example app,
- * and starts it on http://localhost:3000 (PORT to change) with the in-process store.
+ * and starts it on http://localhost:3000 (PORT to change) with the default store: in process,
+ * with the disk tier under examples/next-app/.next/cache/tagcache.
  */
 const path = require('node:path')
 const { spawn } = require('node:child_process')
