@@ -120,6 +120,13 @@ export declare class TagCache {
    */
   getExpiration(tags: string[]): Promise<number>
   /**
+   * Each tag's state as this cache knows it now, in order: `{ tag, stale?, expired? }` (**ms**,
+   * absent where never set). Call `refreshTags()` first to include what other instances
+   * wrote. Tags that cannot have been revalidated (not strings, too long) are left out.
+   * Throws `ERR_CLOSED`.
+   */
+  tagStates(tags: string[]): Array<TagStateInfo>
+  /**
    * Pulls tag revalidations made by other instances from Redis: one round trip, work in
    * proportion to what changed, skipped (settled at once) while the engine's subscription
    * to tag-change announcements is live and has announced nothing since the last pull, at
@@ -327,4 +334,19 @@ export interface TagCacheStats {
 export interface TagDurations {
   /** Seconds from now until the tags expire; stale from now on either way. */
   expire?: number
+}
+
+/** What `revalidateTag` / `updateTag` / `updateTags` did to one tag, as `tagStates` reports it. */
+export interface TagStateInfo {
+  tag: string
+  /**
+   * **ms** since the epoch: entries written before it are stale (served once, regenerated
+   * in the background); absent when the tag was never revalidated with a profile.
+   */
+  stale?: number
+  /**
+   * **ms** since the epoch: entries written before it are expired once it has come (it may
+   * be in the future: a profile's `expire`); absent when never set.
+   */
+  expired?: number
 }

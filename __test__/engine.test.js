@@ -249,6 +249,19 @@ describe('get and set', () => {
   })
 })
 
+test('tagStates: what revalidateTag and updateTag did to each tag, in ms', async () => {
+  const cache = new TagCache()
+  const before = now()
+  await cache.revalidateTag('a', 'max')
+  await cache.updateTag('b')
+  const [a, b, c] = cache.tagStates(['a', 'b', 'c'])
+  expect(a.tag).toBe('a')
+  expect(a.stale).toBeGreaterThanOrEqual(before)
+  expect(a.expired - a.stale).toBeCloseTo(31536000 * 1000, -3) // 'max': a year later
+  expect(b).toEqual({ tag: 'b', expired: expect.any(Number) })
+  expect(c).toEqual({ tag: 'c' })
+})
+
 describeSemantics('memory', async (options) => {
   const cache = new TagCache(options)
   return { writer: cache, reader: cache, sync: async () => {} }

@@ -31,7 +31,7 @@ use crate::store::memory::entry_size;
 use crate::store::redis::{LogId, LogRead};
 use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{
-  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagWrite,
+  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagState, TagWrite,
   IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
 };
 
@@ -752,6 +752,24 @@ impl<V: Payload> Cache<V> {
         .manifest
         .read()
         .expiration(tags.iter().map(String::as_str), self.now()),
+    )
+  }
+
+  /// The known state of each of `tags` (times in ms; `None` where never set), as this
+  /// engine knows it now (after `refresh_tags` for what other instances wrote). Tags that
+  /// cannot have been revalidated are skipped, as in `get_expiration`.
+  pub fn tag_states(&self, tags: &Input) -> Result<Vec<(String, TagState)>> {
+    self.check_open()?;
+    let tags = parse_lookup_tags(tags);
+    let manifest = self.manifest.read();
+    Ok(
+      tags
+        .into_iter()
+        .map(|t| {
+          let state = manifest.state(&t).unwrap_or_default();
+          (t, state)
+        })
+        .collect(),
     )
   }
 

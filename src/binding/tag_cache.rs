@@ -14,7 +14,7 @@ use super::convert::{js_string, number_input, opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
 use super::js_ref::{JsHome, JsRef};
 use super::payload::JsBuffer;
-use super::types::{CacheEntry, CacheLifeProfile, TagCacheStats};
+use super::types::{CacheEntry, CacheLifeProfile, TagCacheStats, TagStateInfo};
 use crate::cache::{Cache, Hit, Lookup, SharedWrite};
 use crate::clock::Clock;
 use crate::entry::Freshness;
@@ -540,6 +540,31 @@ impl TagCache {
       .js()
       .and_then(|tags| self.inner.get_expiration(&tags).js());
     settle(env, result)
+  }
+
+  /// Each tag's state as this cache knows it now, in order: `{ tag, stale?, expired? }` (**ms**,
+  /// absent where never set). Call `refreshTags()` first to include what other instances
+  /// wrote. Tags that cannot have been revalidated (not strings, too long) are left out.
+  /// Throws `ERR_CLOSED`.
+  #[napi(catch_unwind)]
+  pub fn tag_states(
+    &self,
+    #[napi(ts_arg_type = "string[]")] tags: Unknown,
+  ) -> Result<Vec<TagStateInfo>> {
+    let tags = to_input(&tags).js()?;
+    Ok(
+      self
+        .inner
+        .tag_states(&tags)
+        .js()?
+        .into_iter()
+        .map(|(tag, state)| TagStateInfo {
+          tag,
+          stale: state.stale,
+          expired: state.expired,
+        })
+        .collect(),
+    )
   }
 
   /// Pulls tag revalidations made by other instances from Redis: one round trip, work in

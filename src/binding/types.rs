@@ -18,6 +18,18 @@ pub struct CacheLifeInput {
   pub expire: Option<f64>,
 }
 
+/// What `revalidateTag` / `updateTag` / `updateTags` did to one tag, as `tagStates` reports it.
+#[napi(object, object_from_js = false)]
+pub struct TagStateInfo {
+  pub tag: String,
+  /// **ms** since the epoch: entries written before it are stale (served once, regenerated
+  /// in the background); absent when the tag was never revalidated with a profile.
+  pub stale: Option<f64>,
+  /// **ms** since the epoch: entries written before it are expired once it has come (it may
+  /// be in the future: a profile's `expire`); absent when never set.
+  pub expired: Option<f64>,
+}
+
 /// A resolved cacheLife profile, in **seconds** (`4294967294` = never).
 #[napi(object, object_from_js = false)]
 pub struct CacheLifeProfile {
