@@ -25,6 +25,17 @@
  * `/route-cache/<KIND>/<sha256 of the source route>/$<page path>`, and finds the build's
  * file under `<page path>` only when the `.meta`'s `routeCache` names exactly that key (and
  * the same `isFallback`); Next 14 / 15 keys are the page path itself (`/index` for `/`).
+ *
+ * Next 14 (its `get` context has `kindHint`, never `kind`) gets what its own FileSystemCache
+ * returns, kinds and shapes of 14, never a 15+ value:
+ *
+ * | route      | value                                                                              |
+ * | ---------- | ---------------------------------------------------------------------------------- |
+ * | app page   | `{ kind: 'PAGE', html, pageData: <.rsc text>, postponed, headers, status }` (`.meta` optional; `.prefetch.rsc` with `experimental.ppr`) |
+ * | app route  | `{ kind: 'ROUTE', body, headers, status }`                                         |
+ * | pages page | `{ kind: 'PAGE', html, pageData: <.json parsed>, headers, status }` (`.meta` optional) |
+ *
+ * and `lastModified` is the primary file's mtime (14 has no `routeCacheLastModified`).
  */
 const fsp = require('node:fs/promises')
 const path = require('node:path')
@@ -32,6 +43,9 @@ const path = require('node:path')
 const ROUTE_CACHE_PREFIX = '/route-cache/'
 const SEGMENTS_DIR_SUFFIX = '.segments'
 const SEGMENT_SUFFIX = '.segment.rsc'
+
+/** Next 14's get context: `kindHint` ('app' | 'pages' | 'fetch'), no `kind`. */
+const isNext14Context = (ctx) => !ctx.kind && typeof ctx.kindHint === 'string'
 
 /** The kind of a prerendered route, from its data route, as Next's `isRouteCacheOwner`. */
 function kindOfRoute(prerender) {
@@ -71,8 +85,10 @@ function kindMatches(routeKind, ctx) {
 /**
  * A reader of one build output.
  * @param {string} serverDistDir `<distDir>/server`, as Next passes it to the cache handler
+ * @param {{ ppr?: boolean }} [experimental] the handler context's `experimental` (Next 14:
+ *   with `ppr`, an app page's data is its `.prefetch.rsc`, as its FileSystemCache reads it)
  */
-function createBuildOutput(serverDistDir) {
+function createBuildOutput(serverDistDir, experimental = {}) {
   /** @type {Promise<{ routes: object, dynamicRoutes: object } | null> | undefined} */
   let manifest
 
@@ -139,6 +155,44 @@ function createBuildOutput(serverDistDir) {
   }
 
   const readJson = async (file) => JSON.parse(await fsp.readFile(file, 'utf8'))
+  /** A `.meta` Next 14 may not have written (pages, app pages without headers): `{}`. */
+  const readOptionalJson = (file) =>
+    readJson(file).catch((err) => {
+      if (err && err.code === 'ENOENT') return {}
+      throw err
+    })
+
+  /** Next 14's entry for a prerendered route (see the table above). */
+  async function readNext14(fileKey, kind) {
+    const primary = filePath(kind, `${fileKey}${kind === 'APP_ROUTE' ? '.body' : '.html'}`)
+    const metaFile = primary.replace(/\.(body|html)$/, '.meta')
+    const [data, stat, meta] = await Promise.all([
+      kind === 'APP_ROUTE' ? fsp.readFile(primary) : fsp.readFile(primary, 'utf8'),
+      fsp.stat(primary),
+      kind === 'APP_ROUTE' ? readJson(metaFile) : readOptionalJson(metaFile),
+    ])
+    let value
+    if (kind === 'APP_ROUTE') {
+      value = { kind: 'ROUTE', body: data, headers: meta.headers, status: meta.status }
+    } else {
+      const pageData =
+        kind === 'APP_PAGE'
+          ? await fsp.readFile(
+              filePath(kind, `${fileKey}${experimental.ppr ? '.prefetch.rsc' : '.rsc'}`),
+              'utf8',
+            )
+          : await readJson(filePath(kind, `${fileKey}.json`))
+      value = {
+        kind: 'PAGE',
+        html: data,
+        pageData,
+        postponed: meta.postponed,
+        headers: meta.headers,
+        status: meta.status,
+      }
+    }
+    return { lastModified: stat.mtime.getTime(), value }
+  }
 
   /**
    * The build's entry for `cacheKey`, as Next's FileSystemCache returns it, with the
@@ -152,6 +206,11 @@ function createBuildOutput(serverDistDir) {
     const route = await lookup(cacheKey, ctx)
     if (!route) return null
     const { fileKey, kind } = route
+    if (isNext14Context(ctx)) {
+      const entry = await readNext14(fileKey, kind)
+      if (route.cacheControl) entry.cacheControl = route.cacheControl
+      return entry
+    }
     const primary = filePath(kind, `${fileKey}${kind === 'APP_ROUTE' ? '.body' : '.html'}`)
     const metaFile = primary.replace(/\.(body|html)$/, '.meta')
     const [data, stat, meta] = await Promise.all([

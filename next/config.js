@@ -17,6 +17,18 @@
  * `<cwd>/<distDir>/cache/tagcache` (a directory Next users already keep between builds), so a
  * restart finds the cache warm; `diskDir: false` turns it off, a string moves it.
  *
+ * Per installed Next major (`nextMajor()`), only keys that version knows, so none prints an
+ * "Unrecognized key" warning:
+ *
+ * | major | keys written                                                                              |
+ * | ----- | ----------------------------------------------------------------------------------------- |
+ * | 14    | `cacheHandler`, `cacheMaxMemorySize`, `experimental.serverComponentsExternalPackages`     |
+ * | 15    | those but `serverExternalPackages` top-level, and `experimental.cacheHandlers`            |
+ * | 16    | `cacheHandler`, `cacheMaxMemorySize`, `serverExternalPackages`, `cacheHandlers`           |
+ *
+ * (`generateBuildId` in all three.) On 14 an app's own top-level `serverExternalPackages` is
+ * moved under `experimental.serverComponentsExternalPackages`.
+ *
  * Build id: `generateBuildId` is wrapped so that the id of this build (the app's own, or one
  * generated as Next would when it returns null) is in `TAGCACHE_BUILD_ID` before `next build`
  * renders anything; its worker processes inherit it, and the ISR handler namespaces the
@@ -47,17 +59,32 @@ function withTagCache(nextConfig = {}, options = {}) {
   validate(engineOptions)
   process.env.TAGCACHE_OPTIONS = serializeOptions(engineOptions)
 
-  const useCache = require.resolve('./use-cache.js')
+  const major = nextMajor()
   const wired = {
     ...nextConfig,
     ...buildIdConfig(nextConfig),
     cacheHandler: require.resolve('./incremental.js'),
     cacheMaxMemorySize: 0,
-    serverExternalPackages: [
-      ...new Set([...(nextConfig.serverExternalPackages || []), 'tagcache']),
-    ],
   }
-  if (nextMajor() >= 16) {
+  if (major <= 14) {
+    // Next 14 has no 'use cache' (no `cacheHandlers`) and knows the externals only as
+    // `experimental.serverComponentsExternalPackages`: a top-level `serverExternalPackages`
+    // is an "Unrecognized key" there and ignored, so a route importing tagcache would be
+    // bundled. An app's own top-level list (a config shared with Next 15+) is moved there.
+    const { serverExternalPackages, ...rest } = wired
+    rest.experimental = {
+      ...experimental,
+      serverComponentsExternalPackages: withTagcache(
+        experimental.serverComponentsExternalPackages,
+        serverExternalPackages,
+      ),
+    }
+    rest.webpack = externalizeTagcache(nextConfig.webpack)
+    return rest
+  }
+  const useCache = require.resolve('./use-cache.js')
+  wired.serverExternalPackages = withTagcache(nextConfig.serverExternalPackages)
+  if (major >= 16) {
     wired.cacheHandlers = { ...nextConfig.cacheHandlers, default: useCache, remote: useCache }
   } else {
     wired.experimental = {
@@ -158,7 +185,10 @@ function generatedBuildId() {
   return id
 }
 
-/** The major version of the app's Next.js (resolved from the app's directory), 16 if unknown. */
+/**
+ * The major version of the app's Next.js (resolved from the app's directory, where `next
+ * build` / `next start` load the config), 16 if unknown.
+ */
 function nextMajor() {
   try {
     const pkg = require.resolve('next/package.json', { paths: [process.cwd()] })
@@ -184,6 +214,36 @@ function withDefaultBackfill(cacheLife, nextConfig) {
     backfilled.expire = nextConfig.expireTime
   }
   return { ...cacheLife, default: backfilled }
+}
+
+/**
+ * Next 14's webpack keeps a package external only when its resolved path is under
+ * `node_modules/<name>/`; a linked tagcache (`file:`, npm / yarn workspaces) resolves to its
+ * real path and would be bundled (and fail with `ERR_TAGCACHE_NO_BINARY`). The server
+ * compilations get `tagcache` and `tagcache/…` as `commonjs` externals in front of Next's
+ * own, whatever the path; the app's `webpack` function runs first.
+ */
+function externalizeTagcache(userWebpack) {
+  return function webpack(config, context) {
+    const result = userWebpack ? userWebpack(config, context) : config
+    if (context && context.isServer && result) {
+      const external = ({ request }, callback) =>
+        typeof request === 'string' && /^tagcache(\/|$)/.test(request)
+          ? callback(null, `commonjs ${request}`)
+          : callback()
+      const current = result.externals
+      result.externals = [
+        external,
+        ...(Array.isArray(current) ? current : current ? [current] : []),
+      ]
+    }
+    return result
+  }
+}
+
+/** The given package lists, merged without duplicates, with `tagcache` last. */
+function withTagcache(...lists) {
+  return [...new Set([...lists.flatMap((list) => list || []), 'tagcache'])]
 }
 
 function dropUndefined(object) {

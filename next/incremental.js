@@ -20,7 +20,8 @@
  * Warm start: a miss for a route `next build` prerendered is answered from the build's own
  * files (`build-output.js`, as Next's FileSystemCache reads them) and stored, never over a
  * newer entry, with the build's time, so a later `revalidateTag` still applies. Not during
- * `next build` itself nor in dev.
+ * `next build` itself nor in dev. On Next 14 (`ctx.kindHint`) the build's entry has 14's kinds
+ * and shapes (`PAGE`, `ROUTE`), as its FileSystemCache returns them.
  *
  * `get` never throws: a failure is a miss, logged once.
  */
@@ -180,7 +181,7 @@ function createIncrementalCacheHandler(options) {
       if (ctx && ctx.serverDistDir && !serverDistDir) {
         serverDistDir = ctx.serverDistDir
         dev = Boolean(ctx.dev)
-        if (serving()) buildOutput = createBuildOutput(serverDistDir)
+        if (serving()) buildOutput = createBuildOutput(serverDistDir, ctx.experimental)
       }
       if (!buildId) buildId = readBuildId(serverDistDir)
     }
