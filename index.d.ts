@@ -149,6 +149,16 @@ export declare class TagCache {
    * `ERR_INVALID_CACHE_LIFE`.
    */
   resolveProfile(profile: string | CacheLifeInput): CacheLifeProfile
+  /**
+   * Counters, gauges and operation latencies in the Prometheus text exposition format
+   * (version 0.0.4): `tagcache_gets_total{result="hit"|"stale"|"miss"}`,
+   * `tagcache_sets_total`, `tagcache_evictions_total`, `tagcache_tag_updates_total`,
+   * `tagcache_store_errors_total`, gauges `tagcache_entries`, `tagcache_bytes`,
+   * `tagcache_disk_entries`, `tagcache_disk_bytes`, and the histogram
+   * `tagcache_operation_duration_seconds{op="get"|"set"|"tag_update"|"refresh",
+   * tier="memory"|"disk"|"redis"}` (seconds). `tagcache/next/metrics` serves it as a route.
+   */
+  metrics(): string
   /** Counters since creation, and the store's current size. */
   stats(): TagCacheStats
   /**

@@ -88,6 +88,9 @@ describe('disk tier', () => {
     expect(after.peek('kept')).toBeUndefined() // not in memory: the disk answers
     expect((await after.get('kept')).value.toString()).toBe('v1')
     expect(after.stats().diskReads).toBe(1)
+    expect(after.metrics()).toContain(
+      'tagcache_operation_duration_seconds_count{op="get",tier="disk"} 1\n',
+    )
     expect(after.peek('kept').value.toString()).toBe('v1') // now in the memory tier
     expect(await after.get('expired')).toBeNull()
     expect(await after.get('stale')).toMatchObject({ status: 'stale', revalidated: true })

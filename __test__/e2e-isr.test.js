@@ -77,6 +77,20 @@ test('ISR page: a client navigation (RSC: 1) gets the same data from the store',
   expect([html, again]).toContain(fromRsc[1])
 })
 
+test('tagcache/next/metrics serves the engine the handlers use, in the Prometheus format', async () => {
+  const res = await fetch(`${served.app.url}/api/metrics`)
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4')
+  const hits = (text) => Number(text.match(/^tagcache_gets_total\{result="hit"\} (\d+)$/m)[1])
+  const before = hits(await res.text())
+  await upstreamValue()
+  await upstreamValue()
+  const text = await (await fetch(`${served.app.url}/api/metrics`)).text()
+  // The same counters as the handlers' engine: the page's cached fetch counted its hits.
+  expect(hits(text)).toBeGreaterThanOrEqual(before + 2)
+  expect(text).toMatch(/^tagcache_operation_duration_seconds_count\{op="get",tier="memory"\} \d+$/m)
+})
+
 test('route handler: cached', async () => {
   const a = JSON.parse(await get('/api/cached')).value
   const before = await stats()

@@ -262,6 +262,32 @@ test('tagStates: what revalidateTag and updateTag did to each tag, in ms', async
   expect(c).toEqual({ tag: 'c' })
 })
 
+test('metrics(): Prometheus text with get results, counters, gauges and latencies', async () => {
+  const cache = new TagCache()
+  await cache.set('k', Buffer.from('v'), { tags: ['t'] })
+  await cache.get('k')
+  await cache.get('missing')
+  await cache.revalidateTag('t', 'max')
+  await cache.get('k') // stale
+  const text = cache.metrics()
+  expect(text).toContain('# TYPE tagcache_gets_total counter\n')
+  expect(text).toContain('tagcache_gets_total{result="hit"} 1\n')
+  expect(text).toContain('tagcache_gets_total{result="stale"} 1\n')
+  expect(text).toContain('tagcache_gets_total{result="miss"} 1\n')
+  expect(text).toContain('tagcache_sets_total 1\n')
+  expect(text).toContain('tagcache_tag_updates_total 1\n')
+  expect(text).toContain('tagcache_entries 1\n')
+  expect(text).toContain('# TYPE tagcache_operation_duration_seconds histogram\n')
+  expect(text).toContain('tagcache_operation_duration_seconds_count{op="get",tier="memory"} 3\n')
+  expect(text).toMatch(
+    /tagcache_operation_duration_seconds_bucket\{op="set",tier="memory",le="\+Inf"\} 1\n/,
+  )
+  // Every sample line parses as `name{labels} number`.
+  for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
+    expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$/)
+  }
+})
+
 describeSemantics('memory', async (options) => {
   const cache = new TagCache(options)
   return { writer: cache, reader: cache, sync: async () => {} }

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
@@ -24,6 +24,7 @@ use crate::codec;
 use crate::entry::{EntryMeta, Freshness};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
+use crate::metrics::{Latencies, Op, Tier};
 use crate::options::{Options, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
@@ -139,6 +140,7 @@ pub struct Cache<V> {
   /// A refresh is between its "changed?" check and the end of its pull.
   pulling: AtomicBool,
   counters: Counters,
+  latencies: Latencies,
   closed: AtomicBool,
   clock: Clock,
 }
@@ -204,6 +206,7 @@ impl<V: Payload> Cache<V> {
       refresh_started: AtomicU64::new(0),
       pulling: AtomicBool::new(false),
       counters: Counters::default(),
+      latencies: Latencies::default(),
       closed: AtomicBool::new(false),
       clock,
     })
@@ -297,7 +300,32 @@ impl<V: Payload> Cache<V> {
   /// The in-process part of `get`: the entry for `key`, a miss (missing, past `expire`, or a
   /// tag / soft tag expired after it was written), or `Shared` when Redis must be asked.
   pub fn get(&self, key: &str, soft_tags: &[String]) -> Result<Lookup<V>> {
-    self.get_at(key, soft_tags, self.now())
+    let started = Instant::now();
+    let lookup = self.get_at(key, soft_tags, self.now());
+    if matches!(lookup, Ok(Lookup::Hit(_) | Lookup::Miss)) {
+      self.observe(Op::Get, Tier::Memory, started);
+    }
+    lookup
+  }
+
+  /// The tier a store operation went to: the disk tier, Redis, or memory without either.
+  fn store_tier(&self) -> Tier {
+    if self.disk.is_some() {
+      Tier::Disk
+    } else if self.shared.is_some() {
+      Tier::Redis
+    } else {
+      Tier::Memory
+    }
+  }
+
+  fn observe(&self, op: Op, tier: Tier, started: Instant) {
+    self.latencies.observe(op, tier, started.elapsed());
+  }
+
+  /// `TagCache#metrics()`: counters, gauges and latencies in the Prometheus text format.
+  pub fn metrics(&self) -> String {
+    crate::metrics::render(&self.stats(), &self.latencies)
   }
 
   /// `get` at a given time (ms), for tests.
@@ -338,6 +366,13 @@ impl<V: Payload> Cache<V> {
   /// The shared-store part of `get`: one round trip. A failure or an undecodable entry is a
   /// miss (counted in `storeErrors`), never an error.
   pub async fn get_shared(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
+    let started = Instant::now();
+    let found = self.read_shared(key, soft_tags).await;
+    self.observe(Op::Get, self.store_tier(), started);
+    found
+  }
+
+  async fn read_shared(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
     self.check_open()?;
     let read = if let Some(disk) = &self.disk {
       self.counters.disk_reads.fetch_add(1, Relaxed);
@@ -547,6 +582,7 @@ impl<V: Payload> Cache<V> {
     if_absent: bool,
   ) -> Result<Option<SharedWrite>> {
     self.check_open()?;
+    let started = Instant::now();
     let now = self.now();
     if if_absent {
       // An entry past its expire is no entry (the store drops it on sight).
@@ -588,6 +624,7 @@ impl<V: Payload> Cache<V> {
         self.counters.store_errors.fetch_add(1, Relaxed);
       }
     }
+    self.observe(Op::Set, Tier::Memory, started);
     Ok(write)
   }
 
@@ -622,6 +659,20 @@ impl<V: Payload> Cache<V> {
 
   /// Runs a write on the shared store. Errors: `ERR_STORE` (counted in `storeErrors`).
   pub async fn write_shared(&self, write: SharedWrite) -> Result<bool> {
+    let started = Instant::now();
+    let op = match &write {
+      SharedWrite::Tags(_) => Some(Op::TagUpdate),
+      SharedWrite::Entry { .. } => Some(Op::Set),
+      SharedWrite::Delete { .. } => None,
+    };
+    let result = self.run_shared_write(write).await;
+    if let Some(op) = op {
+      self.observe(op, self.store_tier(), started);
+    }
+    result
+  }
+
+  async fn run_shared_write(&self, write: SharedWrite) -> Result<bool> {
     if let Some(disk) = &self.disk {
       let result = match write {
         SharedWrite::Tags(writes) => {
@@ -730,7 +781,9 @@ impl<V: Payload> Cache<V> {
 
   /// Applies tag updates here at once (read-your-own-writes) and returns them for Redis.
   fn apply(&self, tags: &[String], durations: Option<Durations>) -> Option<SharedWrite> {
+    let started = Instant::now();
     let writes = self.manifest.write().update(tags, durations, self.now());
+    self.observe(Op::TagUpdate, Tier::Memory, started);
     if self.disk.is_some() {
       // Until committed, a pull could bring an older row of these tags: re-applied after it.
       self.pending_tags.lock().extend(writes.iter().cloned());
@@ -780,6 +833,15 @@ impl<V: Payload> Cache<V> {
   /// (see `RedisStore::tags_changed`; at least one pull per `PULL_EVERY_MS` regardless).
   /// Errors: `ERR_STORE` (the last known tags stay in force).
   pub async fn refresh_tags(&self) -> Result<()> {
+    let started = Instant::now();
+    let result = self.pull_shared_tags().await;
+    if self.shared.is_some() {
+      self.observe(Op::Refresh, Tier::Redis, started);
+    }
+    result
+  }
+
+  async fn pull_shared_tags(&self) -> Result<()> {
     self.check_open()?;
     let Some(shared) = &self.shared else {
       return Ok(());
@@ -847,6 +909,8 @@ impl<V: Payload> Cache<V> {
     let Some(disk) = &self.disk else {
       return Ok(());
     };
+    let started = Instant::now();
+    let _timed = Timed(self, Op::Refresh, Tier::Disk, started);
     let mut seq = self.disk_seq.lock();
     match disk.pull_tags(*seq) {
       Ok(pull) => {
@@ -938,6 +1002,15 @@ impl<V: Payload> Cache<V> {
     if let Some(shared) = &self.shared {
       shared.close();
     }
+  }
+}
+
+/// Records an operation's latency when dropped (covers every return path).
+struct Timed<'a, V: Payload>(&'a Cache<V>, Op, Tier, Instant);
+
+impl<V: Payload> Drop for Timed<'_, V> {
+  fn drop(&mut self) {
+    self.0.observe(self.1, self.2, self.3);
   }
 }
 

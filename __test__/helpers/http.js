@@ -14,17 +14,18 @@ async function waitForChange(read, old) {
 }
 
 /**
- * The value once two reads in a row agree. The first read of a prerendered page is the
+ * The value once two reads 500 ms apart agree. The first read of a prerendered page is the
  * build's, which is stale when the build is older than the page's revalidate time: served
  * once, regenerated in the background (as Next's own handler does).
  */
 async function settled(read) {
   let previous = await read()
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 20; i++) {
+    // Longer than a background regeneration takes, shorter than a 2 s revalidate window.
+    await sleep(500)
     const now = await read()
     if (now === previous) return now
     previous = now
-    await sleep(100)
   }
   throw new Error(`never settled, last ${previous}`)
 }

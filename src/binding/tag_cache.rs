@@ -617,6 +617,18 @@ impl TagCache {
     })
   }
 
+  /// Counters, gauges and operation latencies in the Prometheus text exposition format
+  /// (version 0.0.4): `tagcache_gets_total{result="hit"|"stale"|"miss"}`,
+  /// `tagcache_sets_total`, `tagcache_evictions_total`, `tagcache_tag_updates_total`,
+  /// `tagcache_store_errors_total`, gauges `tagcache_entries`, `tagcache_bytes`,
+  /// `tagcache_disk_entries`, `tagcache_disk_bytes`, and the histogram
+  /// `tagcache_operation_duration_seconds{op="get"|"set"|"tag_update"|"refresh",
+  /// tier="memory"|"disk"|"redis"}` (seconds). `tagcache/next/metrics` serves it as a route.
+  #[napi(catch_unwind)]
+  pub fn metrics(&self) -> String {
+    self.inner.metrics()
+  }
+
   /// Counters since creation, and the store's current size.
   #[napi(catch_unwind)]
   pub fn stats(&self) -> TagCacheStats {
