@@ -241,7 +241,9 @@ module.exports = (phase) => ({
     ])
     expect(out.code).toBe(0)
     expect(out.stdout).toBe('revalidated posts: stale now, expires in 7200 s (profile editorial)\n')
-    expect(out.stderr).toMatch(/^tagcache: note: the config's withTagCache configures Redis/)
+    expect(out.stderr).toMatch(
+      /^tagcache: note: the config's withTagCache names Redis redis:\/\/127\.0\.0\.1:1 .*; using the disk dir /,
+    )
     await cache.refreshTags()
     expect(await cache.get('fetch:a')).toMatchObject({ status: 'stale' })
     const [state] = cache.tagStates(['posts'])
@@ -263,6 +265,31 @@ module.exports = (phase) => ({
       ...disk(),
     ])
     expect(json.resolved.expire).toBe(604800)
+    // The real withTagCache, naming another disk dir: the CLI stays on --disk-dir.
+    const wrapped = path.join(tmp, 'wrapped.config.js')
+    const elsewhere = path.join(tmp, 'elsewhere')
+    fs.writeFileSync(
+      wrapped,
+      `const { withTagCache } = require(${JSON.stringify(require.resolve('../next/config.js'))})
+module.exports = withTagCache({ cacheLife: { hourly: { expire: 3600 } } }, { diskDir: ${JSON.stringify(elsewhere)} })
+`,
+    )
+    const real = await cli(['update', 'posts', '--config', wrapped, ...disk()])
+    expect(real.code).toBe(0)
+    expect(real.stderr).toContain(`names the disk dir ${elsewhere}; using the disk dir ${dir}`)
+    expect(fs.existsSync(elsewhere)).toBe(false)
+    await cache.refreshTags()
+    expect(await cache.get('fetch:a')).toBeNull()
+    const hourly = await cliJson([
+      'revalidate',
+      'posts',
+      '--profile',
+      'hourly',
+      '--config',
+      wrapped,
+      ...disk(),
+    ])
+    expect(hourly.resolved.expire).toBe(3600)
     // Without the config the name is unknown.
     const unknown = await cli(['revalidate', 'posts', '--profile', 'editorial', ...disk()])
     expect(unknown.code).toBe(1)

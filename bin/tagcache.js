@@ -240,21 +240,27 @@ function storeOptions(flags, env, config) {
   return options
 }
 
-/** One stderr line when the config's `withTagCache` store is not the one used. */
+/** One stderr line when the config's `withTagCache` names another store than the one used. */
 function noteConfigStore(store, options) {
-  const differs = []
-  const redis = store.redisUrl || (store.redisCluster && store.redisCluster.join(','))
-  const used = options.redisUrl || (options.redisCluster && options.redisCluster.join(','))
-  if ((redis || undefined) !== (used || undefined)) differs.push(redis ? 'Redis' : 'no Redis')
-  if ((store.keyPrefix || 'tagcache') !== (options.keyPrefix || 'tagcache')) {
-    differs.push(`keyPrefix "${store.keyPrefix || 'tagcache'}"`)
+  const describe = (o) => {
+    const redis = o.redisCluster ? o.redisCluster.join(',') : o.redisUrl
+    if (redis) return `Redis ${redactUrl(redis)} (keyPrefix "${o.keyPrefix || 'tagcache'}")`
+    if (o.diskDir) return `the disk dir ${path.resolve(o.diskDir)}`
+    return 'memory only'
   }
-  if (differs.length) {
+  const theirs = describe(store)
+  const ours = describe(options)
+  if (theirs !== ours) {
     process.stderr.write(
-      `tagcache: note: the config's withTagCache configures ${differs.join(' and ')}; ` +
-        'the store comes from the flags and the environment only\n',
+      `tagcache: note: the config's withTagCache names ${theirs}; using ${ours} ` +
+        '(the store comes from the flags and the environment only)\n',
     )
   }
+}
+
+/** A Redis URL without its credentials, for messages. */
+function redactUrl(url) {
+  return url.replace(/\/\/[^/@]*@/g, '//***@')
 }
 
 function isDirectory(dir) {
