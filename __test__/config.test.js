@@ -170,3 +170,114 @@ describe('build id', () => {
     expect(process.env.TAGCACHE_BUILD_ID).toBe('dpl_env')
   })
 })
+
+describe('per installed Next major: only the keys that version knows', () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const cwd = process.cwd()
+  const useCache = require.resolve('../next/use-cache.js')
+  const incremental = require.resolve('../next/incremental.js')
+
+  /** Runs `fn` in an app directory whose `next` is `version` (a package.json is enough). */
+  function withNext(version, fn) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tagcache-next${version}-`))
+    fs.mkdirSync(path.join(dir, 'node_modules', 'next'), { recursive: true })
+    fs.writeFileSync(
+      path.join(dir, 'node_modules', 'next', 'package.json'),
+      JSON.stringify({ name: 'next', version }),
+    )
+    process.chdir(dir)
+    try {
+      return fn()
+    } finally {
+      process.chdir(cwd)
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  /** The keys Next 14.2's config schema knows, among those withTagCache could write. */
+  const NEXT_14_TOP = ['cacheHandler', 'cacheMaxMemorySize', 'experimental', 'generateBuildId']
+
+  test('14: cacheHandler, cacheMaxMemorySize, experimental.serverComponentsExternalPackages', () => {
+    const config = withNext('14.2.35', () =>
+      withTagCache({
+        serverExternalPackages: ['sharp'],
+        experimental: { serverComponentsExternalPackages: ['pg', 'tagcache'] },
+      }),
+    )
+    expect(config).toMatchObject({ cacheHandler: incremental, cacheMaxMemorySize: 0 })
+    for (const key of Object.keys(config)) expect([...NEXT_14_TOP, 'webpack']).toContain(key)
+    expect(config).not.toHaveProperty('serverExternalPackages')
+    expect(config).not.toHaveProperty('cacheHandlers')
+    expect(config.experimental).toEqual({
+      serverComponentsExternalPackages: ['pg', 'sharp', 'tagcache'],
+    })
+    expect(withNext('14.2.35', () => withTagCache({})).experimental).toEqual({
+      serverComponentsExternalPackages: ['tagcache'],
+    })
+  })
+
+  test('14: a linked tagcache is a commonjs external of the server compilations only', () => {
+    const calls = []
+    const config = withNext('14.2.35', () =>
+      withTagCache({
+        webpack(webpackConfig, context) {
+          calls.push(context.isServer)
+          return { ...webpackConfig, user: true }
+        },
+      }),
+    )
+    const nextsOwn = () => {}
+    const server = config.webpack({ externals: [nextsOwn] }, { isServer: true })
+    expect(server.user).toBe(true)
+    expect(server.externals).toHaveLength(2)
+    expect(server.externals[1]).toBe(nextsOwn)
+    const resolve = (request) =>
+      new Promise((done) => server.externals[0]({ request }, (err, result) => done(result)))
+    return Promise.all([
+      resolve('tagcache'),
+      resolve('tagcache/next/engine'),
+      resolve('tagcache-other'),
+      resolve('react'),
+    ]).then((results) => {
+      expect(results).toEqual([
+        'commonjs tagcache',
+        'commonjs tagcache/next/engine',
+        undefined,
+        undefined,
+      ])
+      const client = config.webpack({ externals: [nextsOwn] }, { isServer: false })
+      expect(client.externals).toEqual([nextsOwn])
+      expect(calls).toEqual([true, false])
+    })
+  })
+
+  test('15: experimental.cacheHandlers, top-level serverExternalPackages', () => {
+    const config = withNext('15.5.29', () =>
+      withTagCache({ experimental: { useCache: true }, serverExternalPackages: ['sharp'] }),
+    )
+    expect(config).toMatchObject({
+      cacheHandler: incremental,
+      cacheMaxMemorySize: 0,
+      serverExternalPackages: ['sharp', 'tagcache'],
+      experimental: { useCache: true, cacheHandlers: { default: useCache, remote: useCache } },
+    })
+    expect(config).not.toHaveProperty('cacheHandlers')
+    expect(config).not.toHaveProperty('webpack')
+    expect(config.experimental).not.toHaveProperty('serverComponentsExternalPackages')
+  })
+
+  test('16 (and an unknown version): top-level cacheHandlers', () => {
+    for (const version of ['16.4.6', 'not-a-version']) {
+      const config = withNext(version, () => withTagCache({ cacheComponents: true }))
+      expect(config).toMatchObject({
+        cacheHandler: incremental,
+        cacheMaxMemorySize: 0,
+        serverExternalPackages: ['tagcache'],
+        cacheHandlers: { default: useCache, remote: useCache },
+      })
+      expect(config).not.toHaveProperty('experimental')
+      expect(config).not.toHaveProperty('webpack')
+    }
+  })
+})

@@ -10,8 +10,10 @@ export type WithTagCacheOptions = Omit<TagCacheOptions, 'diskDir'> & { diskDir?:
 
 /**
  * Wires tagcache into a Next.js config: `cacheHandlers.default` and `.remote` →
- * `tagcache/next/use-cache` (under `experimental` on Next 15), `cacheHandler` →
- * `tagcache/next/incremental`, `cacheMaxMemorySize: 0`, and the options (with the app's
+ * `tagcache/next/use-cache` (under `experimental` on Next 15, none on 14), `cacheHandler` →
+ * `tagcache/next/incremental`, `cacheMaxMemorySize: 0`, `tagcache` in `serverExternalPackages`
+ * (Next 14: `experimental.serverComponentsExternalPackages` and a server webpack external),
+ * only the keys the installed Next major knows, and the options (with the app's
  * `cacheLife`) passed to the handlers. `generateBuildId` is wrapped (the app's id kept, or one
  * generated as Next would when it returns null) to publish the build id in
  * `TAGCACHE_BUILD_ID` for `next build`'s workers; with `deploymentId` and no

@@ -243,7 +243,8 @@ function externalizeTagcache(userWebpack) {
 
 /** The given package lists, merged without duplicates, with `tagcache` last. */
 function withTagcache(...lists) {
-  return [...new Set([...lists.flatMap((list) => list || []), 'tagcache'])]
+  const names = lists.flatMap((list) => list || []).filter((name) => name !== 'tagcache')
+  return [...new Set([...names, 'tagcache'])]
 }
 
 function dropUndefined(object) {

@@ -15,6 +15,8 @@ const appDir = path.join(examples, 'next-app')
 const isrAppDir = path.join(examples, 'isr-app')
 /** The same features on Next 15.5, with its own node_modules (`installApp`). */
 const next15AppDir = path.join(examples, 'next15-app')
+/** ISR, fetch, routes and the Pages Router on Next 14.2, with its own node_modules. */
+const next14AppDir = path.join(examples, 'next14-app')
 
 /** `npm install` in an example app that has its own Next.js version, when missing. */
 function installApp(dir) {
@@ -204,6 +206,7 @@ module.exports = {
   tagcacheDirOf,
   isrAppDir,
   next15AppDir,
+  next14AppDir,
   installApp,
   buildApp,
   buildAppAsync,
