@@ -156,7 +156,8 @@ export declare class TagCache {
    * `tagcache_store_errors_total`, gauges `tagcache_entries`, `tagcache_bytes`,
    * `tagcache_disk_entries`, `tagcache_disk_bytes`, and the histogram
    * `tagcache_operation_duration_seconds{op="get"|"set"|"tag_update"|"refresh",
-   * tier="memory"|"disk"|"redis"}` (seconds). `tagcache/next/metrics` serves it as a route.
+   * tier="memory"|"disk"|"redis"}` (seconds; gets answered in process are counted, not
+   * timed). `tagcache/next/metrics` serves it as a route.
    */
   metrics(): string
   /** Counters since creation, and the store's current size. */

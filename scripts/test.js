@@ -43,6 +43,7 @@ run(bin('oxlint'), [
   '__test__',
   'scripts',
   'examples',
+  'bin',
   'jest.config.js',
   'binding.js',
 ])
