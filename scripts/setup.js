@@ -30,14 +30,19 @@ function mtime(file) {
   }
 }
 
-/** `npm ci` when node_modules is missing or older than the lockfile. */
+/**
+ * `npm ci` when node_modules is missing or older than the lockfile. No fallback to `npm
+ * install`: a lockfile that only `npm install` accepts is a defect, and CI must see it.
+ */
 function ensureNodeModules() {
   const marker = 'node_modules/.package-lock.json'
   if (mtime(marker) >= mtime('package-lock.json') && mtime('node_modules/.bin/napi')) return
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
   if (!run(npm, ['ci', '--no-audit', '--no-fund'], { allowFailure: true })) {
-    console.warn('npm ci failed; trying npm install')
-    run(npm, ['install', '--no-audit', '--no-fund'])
+    console.error(
+      '\nnpm ci failed. If it says package.json and package-lock.json are not in sync ("Missing: … from lock file"), run `npm install` once and commit package-lock.json.',
+    )
+    process.exit(1)
   }
 }
 
