@@ -306,6 +306,13 @@ export interface TagCacheOptions {
    * 1073741824 (1 GiB). Expired entries go first, then the oldest written.
    */
   maxDiskBytes?: number
+  /**
+   * Print one line per call to stderr: `get` / `set` / tag update / refresh, the key (cut
+   * at 80 characters), the verdict and why (fresh; stale or expired by which tag or soft
+   * tag, or by time; absent), the tier (memory, disk, redis) and µs. Default: on when
+   * `TAGCACHE_DEBUG` or Next's `NEXT_PRIVATE_DEBUG_CACHE` is set (not `0` / `false`).
+   */
+  debug?: boolean
 }
 
 /** Counters of one `TagCache`. */

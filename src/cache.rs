@@ -35,6 +35,7 @@ use crate::tags::{
   encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagState, TagWrite,
   IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
 };
+use crate::trace;
 
 /// Longest TTL given to a shared-store entry: "never" entries are dropped after 30 days
 /// and regenerated on the next miss, so Redis does not fill with unreachable entries.
@@ -302,7 +303,25 @@ impl<V: Payload> Cache<V> {
   /// In-process answers are counted (`stats`), not timed: a hit is about a microsecond, and
   /// two clock reads would be a measurable part of it.
   pub fn get(&self, key: &str, soft_tags: &[String]) -> Result<Lookup<V>> {
-    self.get_at(key, soft_tags, self.now())
+    if !self.options.debug {
+      return self.get_at(key, soft_tags, self.now());
+    }
+    let started = Instant::now();
+    let now = self.now();
+    let why = match self.store.get(key) {
+      Some(entry) => trace::verdict(&entry.meta, &self.manifest.read(), soft_tags, now),
+      None => "absent".into(),
+    };
+    let lookup = self.get_at(key, soft_tags, now);
+    if matches!(lookup, Ok(Lookup::Hit(_) | Lookup::Miss)) {
+      trace::line(
+        "get",
+        &format!("{} {why}", trace::key(key)),
+        "memory",
+        started,
+      );
+    }
+    lookup
   }
 
   /// The tier a store operation went to: the disk tier, Redis, or memory without either.
@@ -364,12 +383,42 @@ impl<V: Payload> Cache<V> {
   /// miss (counted in `storeErrors`), never an error.
   pub async fn get_shared(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
     let started = Instant::now();
-    let found = self.read_shared(key, soft_tags).await;
+    let mut why = None;
+    let found = self.read_shared(key, soft_tags, &mut why).await;
     self.observe(Op::Get, self.store_tier(), started);
+    if self.options.debug {
+      let why = match (&found, why) {
+        (Ok(Some(hit)), _) => trace::verdict(
+          &hit.entry.meta,
+          &self.manifest.read(),
+          soft_tags,
+          self.now(),
+        ),
+        (Ok(None), Some(why)) => why,
+        (Ok(None), None) => "absent".into(),
+        (Err(err), _) => format!("error: {}", err.message),
+      };
+      let tier = self.tier_name();
+      trace::line("get", &format!("{} {why}", trace::key(key)), tier, started);
+    }
     found
   }
 
-  async fn read_shared(&self, key: &str, soft_tags: &[String]) -> Result<Option<Hit<V>>> {
+  fn tier_name(&self) -> &'static str {
+    match self.store_tier() {
+      Tier::Disk => "disk",
+      Tier::Redis => "redis",
+      Tier::Memory => "memory",
+    }
+  }
+
+  /// `get_shared`'s work; `why` says what made a miss when it is not plain absence.
+  async fn read_shared(
+    &self,
+    key: &str,
+    soft_tags: &[String],
+    why: &mut Option<String>,
+  ) -> Result<Option<Hit<V>>> {
     self.check_open()?;
     let read = if let Some(disk) = &self.disk {
       self.counters.disk_reads.fetch_add(1, Relaxed);
@@ -403,7 +452,10 @@ impl<V: Payload> Cache<V> {
     };
     let bytes = match read {
       Ok(bytes) => bytes,
-      Err(_) => {
+      Err(err) => {
+        if self.options.debug {
+          *why = Some(format!("store error: {}", err.message));
+        }
         self.counters.store_errors.fetch_add(1, Relaxed);
         let found = fallback(None);
         self.count_lookup(&found);
@@ -425,6 +477,14 @@ impl<V: Payload> Cache<V> {
           return None;
         }
       };
+      if self.options.debug {
+        *why = Some(trace::verdict(
+          &meta,
+          &self.manifest.read(),
+          soft_tags,
+          self.now(),
+        ));
+      }
       if let Some(entry) = &local {
         if entry.meta.timestamp >= meta.timestamp {
           return None; // the in-process copy is as new: `fallback` judges it
@@ -612,6 +672,11 @@ impl<V: Payload> Cache<V> {
         if_absent,
       });
     }
+    let (stored_key, stored_timings) = if self.options.debug {
+      (key.clone(), trace::timings(&meta))
+    } else {
+      (String::new(), String::new())
+    };
     let (evicted, _) = self.store.insert_at(key, meta, value, now)?;
     self.counters.sets.fetch_add(1, Relaxed);
     self.counters.evictions.fetch_add(evicted as u64, Relaxed);
@@ -622,6 +687,19 @@ impl<V: Payload> Cache<V> {
       }
     }
     self.observe(Op::Set, Tier::Memory, started);
+    if self.options.debug {
+      let what = format!(
+        "{}{}",
+        trace::key(&stored_key),
+        if if_absent { " (if absent)" } else { "" }
+      );
+      trace::line(
+        "set",
+        &format!("{what} {stored_timings}"),
+        self.tier_name(),
+        started,
+      );
+    }
     Ok(write)
   }
 
@@ -665,6 +743,14 @@ impl<V: Payload> Cache<V> {
     let result = self.run_shared_write(write).await;
     if let Some(op) = op {
       self.observe(op, self.store_tier(), started);
+      if self.options.debug {
+        let done = match &result {
+          Ok(_) => "written".to_string(),
+          Err(err) => format!("failed: {}", err.message),
+        };
+        let name = if op == Op::TagUpdate { "tags" } else { "set" };
+        trace::line(name, &done, self.tier_name(), started);
+      }
     }
     result
   }
@@ -781,6 +867,14 @@ impl<V: Payload> Cache<V> {
     let started = Instant::now();
     let writes = self.manifest.write().update(tags, durations, self.now());
     self.observe(Op::TagUpdate, Tier::Memory, started);
+    if self.options.debug {
+      let what = match durations {
+        Some(Durations { expire: Some(s) }) => format!("{tags:?} stale now, expired in {s} s"),
+        Some(Durations { expire: None }) => format!("{tags:?} stale now"),
+        None => format!("{tags:?} expired now"),
+      };
+      trace::line("tags", &what, "memory", started);
+    }
     if self.disk.is_some() {
       // Until committed, a pull could bring an older row of these tags: re-applied after it.
       self.pending_tags.lock().extend(writes.iter().cloned());
@@ -834,6 +928,13 @@ impl<V: Payload> Cache<V> {
     let result = self.pull_shared_tags().await;
     if self.shared.is_some() {
       self.observe(Op::Refresh, Tier::Redis, started);
+      if self.options.debug {
+        let done = match &result {
+          Ok(()) => "pulled".to_string(),
+          Err(err) => format!("failed: {}", err.message),
+        };
+        trace::line("refresh", &done, "redis", started);
+      }
     }
     result
   }
@@ -911,6 +1012,10 @@ impl<V: Payload> Cache<V> {
     let mut seq = self.disk_seq.lock();
     match disk.pull_tags(*seq) {
       Ok(pull) => {
+        if self.options.debug {
+          let what = format!("{} tag writes from other processes", pull.writes.len());
+          trace::line("refresh", &what, "disk", started);
+        }
         if !pull.writes.is_empty() {
           let pending = self.pending_tags.lock();
           let mut manifest = self.manifest.write();

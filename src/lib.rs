@@ -16,5 +16,6 @@ pub mod options;
 pub mod profile;
 pub mod store;
 pub mod tags;
+pub mod trace;
 
 pub mod binding;

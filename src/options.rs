@@ -14,7 +14,7 @@ pub const DEFAULT_LOCAL_TTL_MS: f64 = 1000.0;
 /// Key prefix in a shared store when none is given.
 pub const DEFAULT_KEY_PREFIX: &str = "tagcache";
 
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 10] = [
   "cacheLife",
   "maxMemoryBytes",
   "keyPrefix",
@@ -24,6 +24,7 @@ const KNOWN: [&str; 9] = [
   "localTtlMs",
   "diskDir",
   "maxDiskBytes",
+  "debug",
 ];
 /// 1 GiB, the default bound of the disk tier.
 pub const DEFAULT_MAX_DISK_BYTES: u64 = 1024 * 1024 * 1024;
@@ -48,6 +49,8 @@ pub struct Options {
   pub local_ttl_ms: f64,
   /// The disk tier behind the memory store (one machine), if any.
   pub disk: Option<DiskConfig>,
+  /// Print the debug trace (`trace.rs`); default: `TAGCACHE_DEBUG` / `NEXT_PRIVATE_DEBUG_CACHE`.
+  pub debug: bool,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
       shared: None,
       local_ttl_ms: DEFAULT_LOCAL_TTL_MS,
       disk: None,
+      debug: false,
     }
   }
 }
@@ -74,7 +78,12 @@ impl Options {
   /// `ERR_INVALID_CACHE_LIFE`.
   pub fn parse(input: &Input) -> Result<Options> {
     let fields = match input {
-      Input::Undefined | Input::Null => return Ok(Options::default()),
+      Input::Undefined | Input::Null => {
+        return Ok(Options {
+          debug: crate::trace::enabled_by_env(),
+          ..Options::default()
+        })
+      }
       Input::Object(fields) => fields,
       other => {
         return Err(invalid(format!(
@@ -137,6 +146,16 @@ impl Options {
     }
     options.shared = parse_shared(input)?;
     options.disk = parse_disk(input)?;
+    options.debug = match input.field("debug") {
+      v if v.is_nullish() => crate::trace::enabled_by_env(),
+      Input::Bool(b) => *b,
+      v => {
+        return Err(invalid(format!(
+          "debug must be a boolean, got {}",
+          v.describe()
+        )))
+      }
+    };
     if options.disk.is_some() && options.shared.is_some() {
       return Err(invalid(
         "diskDir cannot be combined with redisUrl / redisCluster: Redis is the shared store, the disk tier is one machine's".into(),

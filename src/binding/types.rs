@@ -76,6 +76,11 @@ pub struct TagCacheOptions {
   /// Bound of the disk tier in bytes (key + encoded entry), ≥ 1048576; default
   /// 1073741824 (1 GiB). Expired entries go first, then the oldest written.
   pub max_disk_bytes: Option<f64>,
+  /// Print one line per call to stderr: `get` / `set` / tag update / refresh, the key (cut
+  /// at 80 characters), the verdict and why (fresh; stale or expired by which tag or soft
+  /// tag, or by time; absent), the tier (memory, disk, redis) and µs. Default: on when
+  /// `TAGCACHE_DEBUG` or Next's `NEXT_PRIVATE_DEBUG_CACHE` is set (not `0` / `false`).
+  pub debug: Option<bool>,
 }
 
 /// `set`'s metadata. Give either `profile` or explicit `stale` / `revalidate` / `expire`
