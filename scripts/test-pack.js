@@ -436,6 +436,7 @@ function buildAndPack(ctx) {
   const shipped = mainPack.files.map((f) => f.path).sort()
   ctx.shipped = shipped
   const nextFiles = fs.readdirSync(path.join(root, 'next')).filter((f) => /\.(js|d\.ts)$/.test(f))
+  const binFiles = fs.readdirSync(path.join(root, 'bin')).filter((f) => f.endsWith('.js'))
   const expected = [
     'package.json',
     'README.md',
@@ -443,11 +444,12 @@ function buildAndPack(ctx) {
     'index.js',
     'index.d.ts',
     ...nextFiles.map((f) => `next/${f}`),
+    ...binFiles.map((f) => `bin/${f}`),
   ]
   if (fs.existsSync(path.join(root, 'LICENSE'))) expected.push('LICENSE')
   expected.sort()
   check(
-    'the main tarball holds exactly package.json, README.md, binding.js, index.js/.d.ts, next/*.js/.d.ts (and LICENSE if there is one), no .node',
+    'the main tarball holds exactly package.json, README.md, binding.js, index.js/.d.ts, next/*.js/.d.ts, bin/*.js (and LICENSE if there is one), no .node',
     JSON.stringify(shipped) === JSON.stringify(expected),
     `expected ${expected.join(' ')}\n got      ${shipped.join(' ')}`,
   )
@@ -519,6 +521,16 @@ function installApp(ctx, deps) {
     `require('tagcache') in the app loads ${PLATFORM_PKG}`,
     load.ok && load.stdout.trim() === installed,
     load.output.trim(),
+  )
+  // The `tagcache` command an install links (npx tagcache …).
+  const cli = exec(path.join(appDir, 'node_modules', '.bin', 'tagcache'), ['--help'], {
+    cwd: appDir,
+    env,
+  })
+  check(
+    'node_modules/.bin/tagcache --help answers',
+    cli.ok && /revalidate/.test(cli.stdout),
+    cli.output.trim().split('\n').slice(0, 3).join('\n'),
   )
 
   // Without the platform package: the loader's error, as a user would see it.
