@@ -99,6 +99,8 @@ describe('disk tier', () => {
     const dir = path.join(require('node:os').tmpdir(), `tagcache-config-${process.pid}`)
     withTagCache({}, { diskDir: dir })
     expect(require('node:fs').existsSync(dir)).toBe(false)
+    // The engine's bound (≥ 1 MiB) is checked when the config loads, not at the first request.
+    expect(() => withTagCache({}, { maxDiskBytes: 1000 })).toThrow(/maxDiskBytes .*1048576/)
     expect(() => withTagCache({}, { maxDiskBytes: 'big' })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
     )

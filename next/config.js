@@ -132,13 +132,15 @@ function validate(engineOptions) {
   const maxDiskBytes = rest.maxDiskBytes
   delete rest.diskDir
   delete rest.maxDiskBytes
+  // The engine's own rule (`src/options.rs`), checked here since the disk tier is not opened.
   if (
     maxDiskBytes !== undefined &&
-    (typeof maxDiskBytes !== 'number' || !Number.isFinite(maxDiskBytes) || maxDiskBytes < 0)
+    maxDiskBytes !== null &&
+    !(Number.isInteger(maxDiskBytes) && maxDiskBytes >= 1048576)
   ) {
     throw codedError(
       'ERR_INVALID_OPTIONS',
-      `maxDiskBytes must be a number of bytes, got ${JSON.stringify(maxDiskBytes)}`,
+      `maxDiskBytes must be a whole number of bytes ≥ 1048576 (1 MiB), got ${JSON.stringify(maxDiskBytes)}`,
     )
   }
   new TagCache(rest).close()
