@@ -168,7 +168,7 @@ describe('on a disk-tier directory', () => {
     fs.writeFileSync(path.join(dist, 'BUILD_ID'), 'new\n')
     const out = await cli(['purge', '--old-builds', '--dist-dir', dist, ...disk()])
     expect(out).toMatchObject({ code: 0, stderr: '' })
-    expect(out.stdout).toBe('kept build new; removed 3 page entries of other builds\n')
+    expect(out.stdout).toBe('kept build new; removed 3 page entries of other builds (disk)\n')
     cache = new TagCache({ diskDir: dir })
     expect(await cache.get('page:old1:/a')).toBeNull()
     expect(await cache.get('page:old2:/a')).toBeNull()
@@ -302,6 +302,7 @@ describe('on Redis', () => {
   let cache
   const prefix = `cli${process.pid}`
   const store = () => ['--redis-url', redis.url, '--key-prefix', prefix]
+  const storeOptions = () => ({ redisUrl: redis.url, keyPrefix: prefix })
 
   beforeAll(async () => {
     redis = await startRedis()
@@ -359,11 +360,20 @@ describe('on Redis', () => {
     expect(await cache.get('fetch:r4')).toMatchObject({ status: 'fresh' })
   })
 
-  test('purge says that Redis entries are left to their TTL; stats', async () => {
+  test("purge --old-builds removes other builds' pages from Redis; stats", async () => {
+    const writer = new TagCache(storeOptions())
+    for (const key of ['page:b1:/a', 'page:b1:/b', 'page:b9:/a', 'fetch:r-purge']) {
+      await writer.set(key, Buffer.from(key))
+    }
+    await writer.close()
     const out = await cli(['purge', '--old-builds', '--build-id', 'b9', ...store()])
     expect(out.code).toBe(0)
-    expect(out.stdout).toMatch(/removed 0 in-process page entries/)
-    expect(out.stdout).toMatch(/Redis entries of old builds are not removed/)
+    expect(out.stdout).toMatch(/removed 2 page entries of other builds \(redis\)/)
+    const reader = new TagCache(storeOptions())
+    expect(await reader.get('page:b1:/a')).toBeNull()
+    expect((await reader.get('page:b9:/a')).value.toString()).toBe('page:b9:/a')
+    expect((await reader.get('fetch:r-purge')).value.toString()).toBe('fetch:r-purge')
+    await reader.close()
     const stats = await cliJson(['stats', ...store()])
     expect(stats).toMatchObject({ command: 'stats', storage: 'redis', storeErrors: 0 })
   })

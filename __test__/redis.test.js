@@ -266,6 +266,39 @@ async function untilQuiet(cache, stats) {
 }
 
 describe.each([
+  ['redis', () => ({ redisUrl: redis.url })],
+  ['redis cluster', () => ({ redisCluster: cluster.urls })],
+])('%s: deleteByPrefix', (_, connection) => {
+  test("removes old builds' keys on every node, keeps the exception and other prefixes", async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ ...connection(), keyPrefix })
+    // Enough keys to land on every master of the cluster, and a glob character in a key.
+    const old = Array.from({ length: 60 }, (_, i) => `page:old:/p${i}`)
+    for (const key of [...old, 'page:new:/a', 'page:new:/b', 'fetch:x', 'page:o*d:/z']) {
+      await a.set(key, Buffer.from(key))
+    }
+    // A glob character in the prefix is matched literally (escaped for SCAN MATCH).
+    expect(await a.deleteByPrefix('page:o*')).toBe(1)
+    expect(await a.deleteByPrefix('page:old:', undefined)).toBe(60)
+    expect(await a.deleteByPrefix('page:', 'page:new:')).toBe(0)
+    const b = new TagCache({ ...connection(), keyPrefix })
+    for (const key of old) expect(await b.get(key)).toBeNull()
+    expect(await b.get('page:o*d:/z')).toBeNull()
+    expect((await b.get('page:new:/a')).value.toString()).toBe('page:new:/a')
+    expect((await b.get('fetch:x')).value.toString()).toBe('fetch:x')
+    // Another prefix's keys (another app on the same Redis) are never touched.
+    const other = new TagCache({ ...connection(), keyPrefix: `${keyPrefix}x` })
+    await other.set('page:old:/q', Buffer.from('kept'))
+    expect(await a.deleteByPrefix('page:', 'page:new:')).toBe(0)
+    expect(
+      (
+        await new TagCache({ ...connection(), keyPrefix: `${keyPrefix}x` }).get('page:old:/q')
+      ).value.toString(),
+    ).toBe('kept')
+  })
+})
+
+describe.each([
   ['redis', () => ({ redisUrl: redis.url }), () => [redis]],
   ['redis cluster', () => ({ redisCluster: cluster.urls }), () => cluster.nodes],
 ])('%s: refreshTags pulls only when a change was announced', (_, connection, nodes) => {

@@ -438,16 +438,9 @@ async function purge(cache, flags, { env, config }) {
     source = file
   }
   const removed = await cache.deleteByPrefix('page:', `page:${buildId}:`)
-  const redis = cache.storage === 'redis'
   const text = [
-    `kept build ${buildId}; removed ${removed} ${redis ? 'in-process ' : ''}page entr${removed === 1 ? 'y' : 'ies'} of other builds`,
+    `kept build ${buildId}; removed ${removed} page entr${removed === 1 ? 'y' : 'ies'} of other builds (${cache.storage})`,
   ]
-  if (redis) {
-    text.push(
-      'Redis entries of old builds are not removed yet (left to their TTL); they are never ' +
-        'read, since page keys carry the build id',
-    )
-  }
   return {
     json: {
       command: 'purge',
@@ -455,7 +448,6 @@ async function purge(cache, flags, { env, config }) {
       buildIdFrom: source,
       removed,
       storage: cache.storage,
-      redisEntriesRemoved: redis ? false : undefined,
     },
     text,
   }

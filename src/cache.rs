@@ -714,12 +714,26 @@ impl<V: Payload> Cache<V> {
   }
 
   /// Removes the in-process and disk entries whose key starts with `prefix` and not with
-  /// `except` (e.g. old builds' pages); returns how many: on disk when there is a disk tier
-  /// (it holds every in-process entry too), else in process. Redis entries are left to their
-  /// TTL. Errors: `ERR_STORE` from the disk tier.
+  /// `except` (e.g. old builds' pages); returns how many: on disk or in Redis when there is
+  /// such a store (it holds every in-process entry too), else in process. On Redis it SCANs
+  /// every key (in batches): for purges, not requests. Errors: `ERR_STORE`.
   pub async fn delete_by_prefix(&self, prefix: &str, except: Option<&str>) -> Result<u64> {
     self.check_open()?;
     let mut removed = self.store.remove_prefix(prefix, except) as u64;
+    if let Some(shared) = &self.shared {
+      if except.is_some_and(|e| prefix.starts_with(e)) {
+        return Ok(0);
+      }
+      match shared.delete_prefix(prefix, except).await {
+        Ok(n) => removed = n,
+        Err(err) => {
+          self.counters.store_errors.fetch_add(1, Relaxed);
+          return Err(err);
+        }
+      }
+      // A read in flight may have put a purged entry back in process.
+      self.store.remove_prefix(prefix, except);
+    }
     if let Some(disk) = &self.disk {
       match disk.delete_prefix(prefix, except).await {
         Ok(n) => removed = n,

@@ -271,11 +271,12 @@ impl TagCache {
     self.inner.storage()
   }
 
-  /// Removes the in-process and disk-tier entries whose key starts with `prefix` and does
-  /// not start with `except` (e.g. old builds' pages: `deleteByPrefix('page:',
-  /// 'page:<buildId>:')`). Resolves to how many were removed (on disk with a disk tier, else
-  /// in process). Redis entries are left to their
-  /// TTL. Rejects with `ERR_INVALID_OPTIONS` (not strings), `ERR_STORE`, `ERR_CLOSED`.
+  /// Removes the entries whose key starts with `prefix` and does not start with `except`
+  /// (e.g. old builds' pages: `deleteByPrefix('page:', 'page:<buildId>:')`), in process and in
+  /// the store. Resolves to how many were removed (in the disk tier or Redis when there is
+  /// one, else in process). On Redis it `SCAN`s every key in batches of 1000 (each primary of
+  /// a cluster) and `UNLINK`s the matches: for purges, not requests. Rejects with
+  /// `ERR_INVALID_OPTIONS` (not strings), `ERR_STORE`, `ERR_CLOSED`.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
   pub fn delete_by_prefix<'env>(
     &self,

@@ -26,12 +26,25 @@ use parking_lot::Mutex;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::io::tcp::TcpSettings;
 use redis::{FromRedisValue, IntoConnectionInfo, Pipeline, RedisResult};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::tags::TagWrite;
+
+/// `key` with the glob characters of `SCAN MATCH` escaped, so it matches only itself.
+fn glob_escape(key: &str) -> String {
+  let mut out = String::with_capacity(key.len() + 8);
+  for c in key.chars() {
+    if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+      out.push('\\');
+    }
+    out.push(c);
+  }
+  out
+}
 
 /// Stream entries kept for catching up; an instance further behind reloads the whole hash.
 const LOG_MAX_LEN: usize = 100_000;
@@ -299,6 +312,121 @@ impl RedisStore {
         ))
       }
     }
+  }
+
+  /// One command on one node (`None`: wherever the connection routes it; a cluster address:
+  /// that primary), with the timeout. Errors count as for `run`.
+  async fn run_on<T: FromRedisValue>(
+    &self,
+    what: &str,
+    node: Option<&(String, u16)>,
+    cmd: redis::Cmd,
+  ) -> Result<T> {
+    let attempt = async {
+      match (self.connect().await?, node) {
+        (Conn::Cluster(mut c), Some((host, port))) => {
+          let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: host.clone(),
+            port: *port,
+          });
+          let value = c.route_command(cmd, routing).await?;
+          Ok(redis::from_redis_value(value)?)
+        }
+        (Conn::Cluster(mut c), None) => cmd.query_async::<T>(&mut c).await,
+        (Conn::Single(mut c), _) => cmd.query_async::<T>(&mut c).await,
+      }
+    };
+    match tokio::time::timeout(self.timeout, attempt).await {
+      Ok(Ok(value)) => Ok(value),
+      Ok(Err(err)) => Err(store_error(
+        what,
+        format!("Redis at {}: {err}", self.location),
+      )),
+      Err(_) => Err(store_error(
+        what,
+        format!(
+          "Redis at {}: timed out after {} ms",
+          self.location,
+          self.timeout.as_millis()
+        ),
+      )),
+    }
+  }
+
+  /// The primaries of a cluster (`host`, `port`), from `CLUSTER NODES`; `[None]` on a node.
+  async fn scan_targets(&self) -> Result<Vec<Option<(String, u16)>>> {
+    let cluster = matches!(
+      self.connect().await.map_err(|e| store_error("purge", e))?,
+      Conn::Cluster(_)
+    );
+    if !cluster {
+      return Ok(vec![None]);
+    }
+    let mut cmd = redis::cmd("CLUSTER");
+    cmd.arg("NODES");
+    let nodes: String = self.run_on("purge", None, cmd).await?;
+    Ok(
+      nodes
+        .lines()
+        .filter_map(|line| {
+          let fields: Vec<&str> = line.split(' ').collect();
+          let flags = fields.get(2)?;
+          if !flags.split(',').any(|f| f == "master") || flags.contains("fail") {
+            return None;
+          }
+          let address = fields.get(1)?.split('@').next()?;
+          let (host, port) = address.rsplit_once(':')?;
+          Some(Some((host.to_string(), port.parse().ok()?)))
+        })
+        .collect(),
+    )
+  }
+
+  /// Removes the entries whose key starts with `prefix` and not with `except`: `SCAN` in
+  /// batches of 1000 (on every primary of a cluster), `UNLINK` of what matches. O(keys in
+  /// Redis): for purges (old builds' pages), never for requests. Returns how many it removed.
+  pub async fn delete_prefix(&self, prefix: &str, except: Option<&str>) -> Result<u64> {
+    let pattern = format!("{}*", glob_escape(&self.entry_key(prefix)));
+    let keep = except.map(|e| self.entry_key(e));
+    let mut removed = 0u64;
+    for node in self.scan_targets().await? {
+      let mut cursor = 0u64;
+      loop {
+        let mut scan = redis::cmd("SCAN");
+        scan
+          .arg(cursor)
+          .arg("MATCH")
+          .arg(&pattern)
+          .arg("COUNT")
+          .arg(1000);
+        let (next, keys): (u64, Vec<String>) = self.run_on("purge", node.as_ref(), scan).await?;
+        let doomed: Vec<&String> = keys
+          .iter()
+          .filter(|k| !keep.as_ref().is_some_and(|p| k.starts_with(p.as_str())))
+          .collect();
+        if node.is_some() {
+          // A cluster node's keys live in different slots: one UNLINK each, to that node.
+          for key in doomed {
+            let mut unlink = redis::cmd("UNLINK");
+            unlink.arg(key);
+            let n: i64 = self.run_on("purge", node.as_ref(), unlink).await?;
+            removed += n.max(0) as u64;
+          }
+        } else if !doomed.is_empty() {
+          let mut unlink = redis::cmd("UNLINK");
+          for key in doomed {
+            unlink.arg(key);
+          }
+          let n: i64 = self.run_on("purge", None, unlink).await?;
+          removed += n.max(0) as u64;
+        }
+        cursor = next;
+        if cursor == 0 {
+          break;
+        }
+      }
+    }
+    Ok(removed)
   }
 
   /// The encoded entry, or `None`. One round trip.
