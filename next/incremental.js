@@ -133,11 +133,15 @@ function createIncrementalCacheHandler(options) {
 
   /**
    * Once per process, on the first request of a server that knows its build id: drop the
-   * entries of older builds' pages (in process and on disk; Redis ones expire by TTL).
+   * entries of older builds' pages from the disk tier. Not on Redis: during a rolling deploy
+   * the old build's instances still serve from it, and a SCAN per instance start would cost
+   * O(keys); old pages there are never read and expire by TTL (`npx tagcache purge
+   * --old-builds` removes them on demand).
    */
   function purgeOldBuilds(engine) {
     if (purged || !buildId || !serving()) return
     purged = true
+    if (engine.storage === 'redis') return
     try {
       engine
         .deleteByPrefix('page:', pageKey(buildId, ''))
