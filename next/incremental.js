@@ -187,7 +187,8 @@ function createIncrementalCacheHandler(options) {
         dev = Boolean(ctx.dev)
         if (serving()) buildOutput = createBuildOutput(serverDistDir, ctx.experimental)
       }
-      if (!buildId) buildId = readBuildId(serverDistDir)
+      // Not in dev, where there may be no BUILD_ID: a failing read on every request.
+      if (!buildId && !dev) buildId = readBuildId(serverDistDir)
     }
 
     /**

@@ -19,7 +19,6 @@
 const { spawn, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
-const net = require('node:net')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
@@ -30,7 +29,9 @@ const START_MS = 60_000
 const CHECK_MS = 30_000
 const REQUEST_MS = 10_000
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+// The end-to-end tests' helpers (plain Node, no jest): one free-port and one polling rule.
+const { freePort } = require('../__test__/helpers/ports')
+const { sleep, settled, waitForChange } = require('../__test__/helpers/http')
 
 function parseArgs(argv) {
   const opts = { tag: 'canary', keep: false }
@@ -109,18 +110,6 @@ function reactFor(range) {
   const alternatives = range.split('||').map((s) => s.trim())
   const ranges = alternatives.filter((a) => !/^\d+\.\d+\.\d+-/.test(a))
   return ranges.length ? ranges[ranges.length - 1] : alternatives[alternatives.length - 1]
-}
-
-/** A free loopback port. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Every child still running, killed (by process group) on exit or on a signal. */
@@ -291,27 +280,7 @@ function client(url) {
     if (typeof json.hits !== 'number') throw new Error(`no numeric hits in ${body.slice(0, 200)}`)
     return json
   }
-  /** Reads until the value differs from `old` (at most 40 reads, 150 ms apart). */
-  async function untilChanged(read, old) {
-    for (let i = 0; i < 40; i++) {
-      const now = await read()
-      if (now !== old) return now
-      await sleep(150)
-    }
-    throw new Error(`kept serving ${old}`)
-  }
-  /** The value once two reads 500 ms apart agree (a prerendered page may be stale once). */
-  async function settled(read) {
-    let previous = await read()
-    for (let i = 0; i < 10; i++) {
-      await sleep(500)
-      const now = await read()
-      if (now === previous) return now
-      previous = now
-    }
-    throw new Error(`never settled, last ${previous}`)
-  }
-  return { get, stamp, stats, untilChanged, settled }
+  return { get, stamp, stats, untilChanged: waitForChange, settled }
 }
 
 const expectThat = (ok, message) => {

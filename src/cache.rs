@@ -230,13 +230,7 @@ impl<V: Payload> Cache<V> {
   /// What holds the entries: `"redis"`, `"disk"` (memory in front of the disk tier) or
   /// `"memory"` (also when a configured disk tier could not be opened).
   pub fn storage(&self) -> &'static str {
-    if self.shared.is_some() {
-      "redis"
-    } else if self.disk.is_some() {
-      "disk"
-    } else {
-      "memory"
-    }
+    self.store_tier().name()
   }
 
   /// Why the configured disk tier is not in use, if it is not.
@@ -348,23 +342,12 @@ impl<V: Payload> Cache<V> {
   pub fn get_at(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Lookup<V>> {
     self.check_open()?;
     let local = self.store.get(key);
-    if self.disk.is_some() {
-      // A fresh in-process copy answers; anything else reads the disk, where another
-      // process may have written a newer version (a regeneration after a revalidation).
+    if self.disk.is_some() || self.shared.is_some() {
+      // An in-process copy answers while it is fresh (with Redis: and young); anything else
+      // asks the store, where another process may have written a newer version.
       if let Some(entry) = local {
-        let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
-        if freshness == Freshness::Fresh {
-          self.counters.hits.fetch_add(1, Relaxed);
-          return Ok(Lookup::Hit(Hit { entry, freshness }));
-        }
-      }
-      return Ok(Lookup::Shared);
-    }
-    if self.shared.is_some() {
-      // An in-process copy answers only while it is young and fresh; anything else asks
-      // Redis, where another instance may already have written a newer version.
-      if let Some(entry) = local {
-        if now - entry.stored_at <= self.options.local_ttl_ms {
+        let young = self.disk.is_some() || now - entry.stored_at <= self.options.local_ttl_ms;
+        if young {
           let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
           if freshness == Freshness::Fresh {
             self.counters.hits.fetch_add(1, Relaxed);
@@ -398,18 +381,10 @@ impl<V: Payload> Cache<V> {
         (Ok(None), None) => "absent".into(),
         (Err(err), _) => format!("error: {}", err.message),
       };
-      let tier = self.tier_name();
+      let tier = self.storage();
       trace::line("get", &format!("{} {why}", trace::key(key)), tier, started);
     }
     found
-  }
-
-  fn tier_name(&self) -> &'static str {
-    match self.store_tier() {
-      Tier::Disk => "disk",
-      Tier::Redis => "redis",
-      Tier::Memory => "memory",
-    }
   }
 
   /// `get_shared`'s work; `why` says what made a miss when it is not plain absence.
@@ -696,7 +671,7 @@ impl<V: Payload> Cache<V> {
       trace::line(
         "set",
         &format!("{what} {stored_timings}"),
-        self.tier_name(),
+        self.storage(),
         started,
       );
     }
@@ -721,9 +696,6 @@ impl<V: Payload> Cache<V> {
     self.check_open()?;
     let mut removed = self.store.remove_prefix(prefix, except) as u64;
     if let Some(shared) = &self.shared {
-      if except.is_some_and(|e| prefix.starts_with(e)) {
-        return Ok(0);
-      }
       match shared.delete_prefix(prefix, except).await {
         Ok(n) => removed = n,
         Err(err) => {
@@ -763,7 +735,7 @@ impl<V: Payload> Cache<V> {
           Err(err) => format!("failed: {}", err.message),
         };
         let name = if op == Op::TagUpdate { "tags" } else { "set" };
-        trace::line(name, &done, self.tier_name(), started);
+        trace::line(name, &done, self.storage(), started);
       }
     }
     result

@@ -39,6 +39,13 @@ const TIERS: [(Tier, &str); 3] = [
   (Tier::Disk, "disk"),
   (Tier::Redis, "redis"),
 ];
+impl Tier {
+  /// `"memory"`, `"disk"` or `"redis"`, as in `storage` and the metrics' `tier` label.
+  pub fn name(self) -> &'static str {
+    TIERS[self as usize].1
+  }
+}
+
 /// Bucket upper bounds, seconds: from a memory hit (µs) to a Redis timeout (1 s).
 const BOUNDS: [f64; 12] = [
   0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.01, 0.1,

@@ -386,6 +386,10 @@ impl RedisStore {
   /// batches of 1000 (on every primary of a cluster), `UNLINK` of what matches. O(keys in
   /// Redis): for purges (old builds' pages), never for requests. Returns how many it removed.
   pub async fn delete_prefix(&self, prefix: &str, except: Option<&str>) -> Result<u64> {
+    // Every key under `prefix` also starts with such an `except`: nothing to delete.
+    if except.is_some_and(|e| prefix.starts_with(e)) {
+      return Ok(0);
+    }
     let pattern = format!("{}*", glob_escape(&self.entry_key(prefix)));
     let keep = except.map(|e| self.entry_key(e));
     let mut removed = 0u64;
