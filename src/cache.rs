@@ -29,11 +29,11 @@ use crate::options::{Options, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
-use crate::store::redis::{LogId, LogRead};
+use crate::store::redis::LogRead;
 use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{
-  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagState, TagWrite,
-  IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
+  encode_header_safe, parse_lookup_tags, parse_tags, Durations, LogPos, TagManifest, TagState,
+  TagWrite, IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
 };
 use crate::trace;
 
@@ -67,7 +67,11 @@ pub enum SharedWrite {
   Delete {
     key: String,
   },
-  Tags(Vec<TagWrite>),
+  /// Local tag write `id` (see `TagManifest::update_local`), settled when it lands.
+  Tags {
+    writes: Vec<TagWrite>,
+    id: u64,
+  },
 }
 
 /// Counters since the cache was created.
@@ -116,7 +120,7 @@ struct Counters {
 /// Where the manifest stands against the shared log, and refresh coalescing.
 struct RefreshState {
   /// `None`: the whole hash must be (re)loaded.
-  position: Option<LogId>,
+  position: Option<LogPos>,
   /// Generation of the last completed refresh.
   completed: u64,
 }
@@ -133,9 +137,11 @@ pub struct Cache<V> {
   disk_error: Option<String>,
   /// The last tag-log position pulled from the disk tier.
   disk_seq: parking_lot::Mutex<u64>,
-  /// Tag writes made here and not yet committed to disk, in order.
-  pending_tags: parking_lot::Mutex<Vec<TagWrite>>,
   manifest: RwLock<TagManifest>,
+  /// Numbers local tag writes, so their commit settles exactly the fields they set.
+  tag_write_ids: AtomicU64,
+  /// How far the shared log has been pulled, for settling a failed local tag write.
+  pulled_to: parking_lot::Mutex<LogPos>,
   refresh: tokio::sync::Mutex<RefreshState>,
   refresh_started: AtomicU64,
   /// A refresh is between its "changed?" check and the end of its pull.
@@ -182,8 +188,8 @@ impl<V: Payload> Cache<V> {
         Ok((disk, pull))
       }) {
         Ok((disk, pull)) => {
-          for w in &pull.writes {
-            manifest.apply(w);
+          for (w, at) in &pull.writes {
+            manifest.apply_pulled(w, *at);
           }
           disk_seq = pull.seq;
           (Some(disk), None)
@@ -197,9 +203,10 @@ impl<V: Payload> Cache<V> {
       disk,
       disk_error,
       disk_seq: parking_lot::Mutex::new(disk_seq),
-      pending_tags: parking_lot::Mutex::new(Vec::new()),
       options,
       manifest: RwLock::new(manifest),
+      tag_write_ids: AtomicU64::new(1),
+      pulled_to: parking_lot::Mutex::new(LogPos(disk_seq, 0)),
       refresh: tokio::sync::Mutex::new(RefreshState {
         position: None,
         completed: 0,
@@ -346,7 +353,9 @@ impl<V: Payload> Cache<V> {
       // An in-process copy answers while it is fresh (with Redis: and young); anything else
       // asks the store, where another process may have written a newer version.
       if let Some(entry) = local {
-        let young = self.disk.is_some() || now - entry.stored_at <= self.options.local_ttl_ms;
+        // Strict: with `localTtlMs: 0` a copy never answers, even in the millisecond it
+        // was written.
+        let young = self.disk.is_some() || now - entry.stored_at < self.options.local_ttl_ms;
         if young {
           let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
           if freshness == Freshness::Fresh {
@@ -397,7 +406,9 @@ impl<V: Payload> Cache<V> {
     self.check_open()?;
     let read = if let Some(disk) = &self.disk {
       self.counters.disk_reads.fetch_add(1, Relaxed);
-      disk.get(key, self.now())
+      disk
+        .get(key, self.now())
+        .map(|found| found.map(|bytes| (bytes, 0)))
     } else if let Some(shared) = &self.shared {
       // An engine that never pulled knows no revalidation yet (a `next build` makes no
       // requests, so nothing calls `refreshTags`): pull once before judging what Redis holds.
@@ -437,8 +448,8 @@ impl<V: Payload> Cache<V> {
         return Ok(found);
       }
     };
-    let found = bytes.and_then(|mut bytes| {
-      let (meta, inflated, value_len) = match codec::decode(&bytes) {
+    let found = bytes.and_then(|(mut bytes, start)| {
+      let (meta, inflated, value_len) = match codec::decode(&bytes[start..]) {
         Ok((meta, Cow::Owned(value))) => {
           let len = value.len();
           (meta, Some(value), len)
@@ -632,8 +643,9 @@ impl<V: Payload> Cache<V> {
       if_absent,
     });
     let mut write = None;
-    if self.shared.is_some() {
-      let bytes = value.with_bytes(|v| codec::encode(&meta, v));
+    if let Some(shared) = &self.shared {
+      let header = shared.entry_header();
+      let bytes = value.with_bytes(|v| codec::encode_after(&header, &meta, v));
       let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
       let ttl = if meta.expire >= INFINITE_CACHE {
         MAX_SHARED_TTL_MS
@@ -722,7 +734,7 @@ impl<V: Payload> Cache<V> {
   pub async fn write_shared(&self, write: SharedWrite) -> Result<bool> {
     let started = Instant::now();
     let op = match &write {
-      SharedWrite::Tags(_) => Some(Op::TagUpdate),
+      SharedWrite::Tags { .. } => Some(Op::TagUpdate),
       SharedWrite::Entry { .. } => Some(Op::Set),
       SharedWrite::Delete { .. } => None,
     };
@@ -744,9 +756,9 @@ impl<V: Payload> Cache<V> {
   async fn run_shared_write(&self, write: SharedWrite) -> Result<bool> {
     if let Some(disk) = &self.disk {
       let result = match write {
-        SharedWrite::Tags(writes) => {
+        SharedWrite::Tags { writes, id } => {
           let done = disk.write_tags(writes.clone()).await;
-          self.tags_committed(&writes);
+          self.settle_tags(&writes, id, done.as_ref().ok().copied());
           done.map(|_| true)
         }
         SharedWrite::Delete { key } => {
@@ -777,7 +789,11 @@ impl<V: Payload> Cache<V> {
         .await
         .map(|_| true),
       SharedWrite::Delete { key } => shared.delete(&key).await,
-      SharedWrite::Tags(writes) => shared.write_tags(&writes).await.map(|_| true),
+      SharedWrite::Tags { writes, id } => {
+        let done = shared.write_tags(&writes).await;
+        self.settle_tags(&writes, id, done.as_ref().ok().copied());
+        done.map(|_| true)
+      }
     };
     if result.is_err() {
       self.counters.store_errors.fetch_add(1, Relaxed);
@@ -851,7 +867,11 @@ impl<V: Payload> Cache<V> {
   /// Applies tag updates here at once (read-your-own-writes) and returns them for Redis.
   fn apply(&self, tags: &[String], durations: Option<Durations>) -> Option<SharedWrite> {
     let started = Instant::now();
-    let writes = self.manifest.write().update(tags, durations, self.now());
+    let id = self.tag_write_ids.fetch_add(1, Relaxed);
+    let writes = self
+      .manifest
+      .write()
+      .update_local(tags, durations, self.now(), id);
     self.observe(Op::TagUpdate, Tier::Memory, started);
     if self.options.debug {
       let what = match durations {
@@ -861,15 +881,11 @@ impl<V: Payload> Cache<V> {
       };
       trace::line("tags", &what, "memory", started);
     }
-    if self.disk.is_some() {
-      // Until committed, a pull could bring an older row of these tags: re-applied after it.
-      self.pending_tags.lock().extend(writes.iter().cloned());
-    }
     self
       .counters
       .tag_updates
       .fetch_add(tags.len() as u64, Relaxed);
-    (self.shared.is_some() || self.disk.is_some()).then_some(SharedWrite::Tags(writes))
+    (self.shared.is_some() || self.disk.is_some()).then_some(SharedWrite::Tags { writes, id })
   }
 
   /// `getExpiration(tags)`: the latest time (ms) at which one of `tags` expired, 0 if none.
@@ -947,10 +963,11 @@ impl<V: Payload> Cache<V> {
         match shared.read_log(after).await? {
           LogRead::Fields(writes, last) => {
             let mut manifest = self.manifest.write();
-            for w in &writes {
-              manifest.apply(w);
+            for (w, at) in &writes {
+              manifest.apply_pulled(w, *at);
             }
             state.position = Some(last);
+            *self.pulled_to.lock() = last;
           }
           LogRead::Gap => state.position = None,
         }
@@ -959,9 +976,10 @@ impl<V: Payload> Cache<V> {
         let (writes, last) = shared.load_tags().await?;
         let mut manifest = self.manifest.write();
         for w in &writes {
-          manifest.apply(w);
+          manifest.apply_pulled(w, last);
         }
         state.position = Some(last);
+        *self.pulled_to.lock() = last;
       }
       Ok::<(), Error>(())
     }
@@ -975,13 +993,12 @@ impl<V: Payload> Cache<V> {
     result
   }
 
-  /// This process's tag writes are on disk (or failed): pulls need not re-apply them.
-  fn tags_committed(&self, writes: &[TagWrite]) {
-    let mut pending = self.pending_tags.lock();
-    for w in writes {
-      if let Some(i) = pending.iter().position(|p| p == w) {
-        pending.remove(i);
-      }
+  /// Local tag write `id` landed at `at` in the store's log (`None`: it failed).
+  fn settle_tags(&self, writes: &[TagWrite], id: u64, at: Option<LogPos>) {
+    let mut manifest = self.manifest.write();
+    match at {
+      Some(at) => manifest.committed(writes, id, at),
+      None => manifest.failed(writes, id, *self.pulled_to.lock()),
     }
   }
 
@@ -1003,13 +1020,13 @@ impl<V: Payload> Cache<V> {
           trace::line("refresh", &what, "disk", started);
         }
         if !pull.writes.is_empty() {
-          let pending = self.pending_tags.lock();
           let mut manifest = self.manifest.write();
-          for w in pull.writes.iter().chain(pending.iter()) {
-            manifest.apply(w);
+          for (w, at) in &pull.writes {
+            manifest.apply_pulled(w, *at);
           }
         }
         *seq = pull.seq;
+        *self.pulled_to.lock() = LogPos(pull.seq, 0);
         Ok(())
       }
       Err(err) => {

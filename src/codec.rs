@@ -28,6 +28,12 @@ const ZSTD_LEVEL: i32 = 1;
 
 /// Encodes `meta` and `value` into one buffer, compressing the value when it pays.
 pub fn encode(meta: &EntryMeta, value: &[u8]) -> Vec<u8> {
+  encode_after(&[], meta, value)
+}
+
+/// `encode`, with `header` (a store's own prefix, such as the Redis epoch) written first
+/// into the same buffer, so no second copy of the value is made.
+pub fn encode_after(header: &[u8], meta: &EntryMeta, value: &[u8]) -> Vec<u8> {
   let compressed = (value.len() >= COMPRESS_MIN_BYTES)
     .then(|| zstd::bulk::compress(value, ZSTD_LEVEL).ok())
     .flatten()
@@ -37,7 +43,8 @@ pub fn encode(meta: &EntryMeta, value: &[u8]) -> Vec<u8> {
     None => (0, value),
   };
   let tag_bytes: usize = meta.tags.iter().map(|t| 4 + t.len()).sum();
-  let mut out = Vec::with_capacity(5 + 32 + 4 + tag_bytes + 8 + value.len());
+  let mut out = Vec::with_capacity(header.len() + 5 + 32 + 4 + tag_bytes + 8 + value.len());
+  out.extend_from_slice(header);
   out.extend_from_slice(MAGIC);
   out.push(VERSION);
   out.push(flags);

@@ -32,8 +32,8 @@ pub struct Durations {
 /// Which time of a tag a write sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagField {
-  Stale,
-  Expired,
+  Stale = 0,
+  Expired = 1,
 }
 
 /// One field write: `tag`'s `field` is now `time` (ms).
@@ -72,10 +72,69 @@ impl TagWrite {
   }
 }
 
+/// A position in the shared store's tag log (a Redis stream id `ms-seq`, or the disk tier's
+/// row `seq` as `(seq, 0)`): of two writes of one field, the one at the later position is
+/// the newer, whatever the clocks of the instances that made them said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct LogPos(pub u64, pub u64);
+
+/// Which write a field's value came from, so that writes made here and writes pulled from
+/// the shared store apply in the store's order, not in the order they reached this process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+  /// Pulled from the log at this position, or made here and committed there.
+  Log(LogPos),
+  /// Made here by local write `n` and not committed yet: newer than anything a pull brings
+  /// meanwhile (the pull read the log before this write reached it, or the pull also holds
+  /// it); a pulled write waits in `deferred` until the commit says where this one landed.
+  Local(u64),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Field {
+  source: Source,
+  /// The newest write pulled while the field held an uncommitted local write.
+  deferred: Option<(f64, LogPos)>,
+}
+
+impl Default for Field {
+  fn default() -> Self {
+    Field {
+      source: Source::Log(LogPos::default()),
+      deferred: None,
+    }
+  }
+}
+
+#[derive(Debug, Default)]
+struct Tag {
+  state: TagState,
+  /// Stale, expired.
+  fields: [Field; 2],
+}
+
+impl Tag {
+  fn set(&mut self, field: TagField, time: f64, source: Source) {
+    match field {
+      TagField::Stale => self.state.stale = Some(time),
+      TagField::Expired => self.state.expired = Some(time),
+    }
+    self.fields[field as usize] = Field {
+      source,
+      deferred: None,
+    };
+  }
+}
+
 /// Tag states by tag. Tags are compared exactly (case-sensitive), as Next does.
+///
+/// Field writes are ordered by the shared store's log (see `LogPos`): a write made here wins
+/// until it is committed, then anything logged after it wins. So a pull that was in flight
+/// while this instance revalidated never undoes the revalidation, and every instance ends
+/// with the state of the last write in the log (convergence).
 #[derive(Debug, Default)]
 pub struct TagManifest {
-  tags: HashMap<String, TagState>,
+  tags: HashMap<String, Tag>,
 }
 
 impl TagManifest {
@@ -87,6 +146,17 @@ impl TagManifest {
     tags: &[String],
     durations: Option<Durations>,
     now: f64,
+  ) -> Vec<TagWrite> {
+    self.update_local(tags, durations, now, 0)
+  }
+
+  /// `update` as local write `id`, which `committed` or `failed` later settles.
+  pub fn update_local(
+    &mut self,
+    tags: &[String],
+    durations: Option<Durations>,
+    now: f64,
+    id: u64,
   ) -> Vec<TagWrite> {
     let mut writes = Vec::with_capacity(tags.len() * 2);
     for tag in tags {
@@ -101,22 +171,82 @@ impl TagManifest {
       }
     }
     for w in &writes {
-      self.apply(w);
+      let tag = self.tags.entry(w.tag.clone()).or_default();
+      tag.set(w.field, w.time, Source::Local(id));
     }
     writes
   }
 
-  /// Sets one field, as written here or by another instance (last write wins).
+  /// Sets one field unconditionally (a replay in order, as in tests).
   pub fn apply(&mut self, write: &TagWrite) {
-    let state = self.tags.entry(write.tag.clone()).or_default();
-    match write.field {
-      TagField::Stale => state.stale = Some(write.time),
-      TagField::Expired => state.expired = Some(write.time),
+    let tag = self.tags.entry(write.tag.clone()).or_default();
+    tag.set(write.field, write.time, Source::Log(LogPos::default()));
+  }
+
+  /// Applies a write pulled from the shared store's log at `pos` (or a whole-state reload
+  /// that reflects the log up to `pos`): it replaces an older pulled or committed value,
+  /// and waits behind an uncommitted local write.
+  pub fn apply_pulled(&mut self, write: &TagWrite, pos: LogPos) {
+    let tag = self.tags.entry(write.tag.clone()).or_default();
+    let field = &mut tag.fields[write.field as usize];
+    match field.source {
+      Source::Local(_) => {
+        if field.deferred.is_none_or(|(_, p)| pos >= p) {
+          field.deferred = Some((write.time, pos));
+        }
+      }
+      Source::Log(p) if pos >= p => tag.set(write.field, write.time, Source::Log(pos)),
+      Source::Log(_) => {}
+    }
+  }
+
+  /// Local write `id` (these `writes`) landed in the log at `pos`: from now on only writes
+  /// logged after it replace it (one logged after it may already be waiting).
+  pub fn committed(&mut self, writes: &[TagWrite], id: u64, pos: LogPos) {
+    self.settle(writes, id, |deferred| match deferred {
+      Some((time, p)) if p > pos => (Some(time), p),
+      _ => (None, pos),
+    });
+  }
+
+  /// Local write `id` did not reach the shared store (or may not have): the value stays
+  /// here, but the store's own state wins from now on: a pulled write waiting behind it,
+  /// else anything logged after `floor` (the position pulled so far).
+  pub fn failed(&mut self, writes: &[TagWrite], id: u64, floor: LogPos) {
+    self.settle(writes, id, |deferred| match deferred {
+      Some((time, p)) => (Some(time), p),
+      None => (None, floor),
+    });
+  }
+
+  fn settle(
+    &mut self,
+    writes: &[TagWrite],
+    id: u64,
+    outcome: impl Fn(Option<(f64, LogPos)>) -> (Option<f64>, LogPos),
+  ) {
+    for w in writes {
+      let Some(tag) = self.tags.get_mut(&w.tag) else {
+        continue;
+      };
+      let field = tag.fields[w.field as usize];
+      if field.source != Source::Local(id) {
+        continue; // a later local write replaced it; that one settles the field
+      }
+      match outcome(field.deferred) {
+        (Some(time), pos) => tag.set(w.field, time, Source::Log(pos)),
+        (None, pos) => {
+          tag.fields[w.field as usize] = Field {
+            source: Source::Log(pos),
+            deferred: None,
+          }
+        }
+      }
     }
   }
 
   pub fn state(&self, tag: &str) -> Option<TagState> {
-    self.tags.get(tag).copied()
+    self.tags.get(tag).map(|t| t.state)
   }
 
   /// Next's `areTagsExpired`: some tag has `expired <= now && expired > timestamp`.
@@ -130,7 +260,7 @@ impl TagManifest {
       self
         .tags
         .get(t)
-        .and_then(|s| s.expired)
+        .and_then(|t| t.state.expired)
         .is_some_and(|e| e <= now && e > timestamp)
     })
   }
@@ -141,7 +271,7 @@ impl TagManifest {
       self
         .tags
         .get(t)
-        .and_then(|s| s.stale)
+        .and_then(|t| t.state.stale)
         .is_some_and(|s| s > timestamp)
     })
   }
@@ -153,7 +283,7 @@ impl TagManifest {
   pub fn expiration<'a>(&self, tags: impl IntoIterator<Item = &'a str>, now: f64) -> f64 {
     tags
       .into_iter()
-      .filter_map(|t| self.tags.get(t).and_then(|s| s.expired))
+      .filter_map(|t| self.tags.get(t).and_then(|t| t.state.expired))
       .filter(|e| *e <= now)
       .fold(0.0, f64::max)
   }
@@ -373,6 +503,79 @@ mod tests {
     assert_eq!(b.state("x:y"), a.state("x:y"));
     assert_eq!(b.state("z"), a.state("z"));
     assert_eq!(TagWrite::from_key("q:z", 1.0), None);
+  }
+
+  fn write(tag: &str, field: TagField, time: f64) -> TagWrite {
+    TagWrite::new(tag, field, time)
+  }
+
+  #[test]
+  fn a_pull_in_flight_never_undoes_a_local_revalidation() {
+    let mut m = TagManifest::default();
+    // Another instance's old write, logged at 5-0.
+    m.apply_pulled(&write("t", TagField::Expired, 9e12), LogPos(5, 0));
+    // Here: `updateTag(t)` (expired now), not committed yet.
+    let local = m.update_local(&tags(&["t"]), None, 1000.0, 1);
+    // A pull that read the log before our write reached it brings 5-0 again, and 6-0 (the
+    // other instance's write logged before ours): both wait.
+    m.apply_pulled(&write("t", TagField::Expired, 9e12), LogPos(5, 0));
+    m.apply_pulled(&write("t", TagField::Expired, 8e12), LogPos(6, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
+    // Ours landed at 7-0, after them: it stays.
+    m.committed(&local, 1, LogPos(7, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
+    // Older pulls never replace it, a later write does.
+    m.apply_pulled(&write("t", TagField::Expired, 8e12), LogPos(6, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
+    m.apply_pulled(&write("t", TagField::Expired, 2000.0), LogPos(8, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(2000.0));
+  }
+
+  #[test]
+  fn a_write_logged_after_an_uncommitted_local_one_wins_at_commit() {
+    let mut m = TagManifest::default();
+    let local = m.update_local(&tags(&["t"]), None, 1000.0, 1);
+    // Pulled before our commit answered, but logged after ours (at 9-0 > 7-0).
+    m.apply_pulled(&write("t", TagField::Expired, 3000.0), LogPos(9, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
+    m.committed(&local, 1, LogPos(7, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(3000.0));
+  }
+
+  #[test]
+  fn a_failed_local_write_yields_to_the_store() {
+    let mut m = TagManifest::default();
+    let a = m.update_local(&tags(&["a"]), None, 1000.0, 1);
+    let b = m.update_local(&tags(&["b"]), None, 1000.0, 2);
+    m.apply_pulled(&write("b", TagField::Expired, 500.0), LogPos(3, 0));
+    m.failed(&a, 1, LogPos(4, 0));
+    m.failed(&b, 2, LogPos(4, 0));
+    // Nothing was waiting for `a`: its value stays until a write logged after 4-0.
+    assert_eq!(m.state("a").unwrap().expired, Some(1000.0));
+    m.apply_pulled(&write("a", TagField::Expired, 100.0), LogPos(4, 0));
+    assert_eq!(m.state("a").unwrap().expired, Some(100.0));
+    // `b`: the store's value, which every other instance has too.
+    assert_eq!(m.state("b").unwrap().expired, Some(500.0));
+  }
+
+  #[test]
+  fn only_the_latest_local_write_of_a_field_settles_it() {
+    let mut m = TagManifest::default();
+    let first = m.update_local(
+      &tags(&["t"]),
+      Some(Durations { expire: Some(60.0) }),
+      1000.0,
+      1,
+    );
+    let second = m.update_local(&tags(&["t"]), None, 2000.0, 2);
+    m.apply_pulled(&write("t", TagField::Expired, 5.0), LogPos(9, 0));
+    // The first commit settles `stale` only; `expired` belongs to the second write.
+    m.committed(&first, 1, LogPos(7, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(2000.0));
+    m.apply_pulled(&write("t", TagField::Stale, 1.0), LogPos(6, 0));
+    assert_eq!(m.state("t").unwrap().stale, Some(1000.0));
+    m.committed(&second, 2, LogPos(8, 0));
+    assert_eq!(m.state("t").unwrap().expired, Some(5.0));
   }
 
   #[test]

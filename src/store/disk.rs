@@ -39,7 +39,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::codec;
 use crate::entry::EntryMeta;
 use crate::error::{Error, ErrorCode, Result};
-use crate::tags::{TagField, TagWrite};
+use crate::tags::{LogPos, TagField, TagWrite};
 
 /// The database file inside the directory.
 pub const FILE_NAME: &str = "tagcache.sqlite";
@@ -188,7 +188,8 @@ impl Queue {
 
 /// Tag writes found in the database, and the position they bring a reader to.
 pub struct TagPull {
-  pub writes: Vec<TagWrite>,
+  /// Each write with its row's position (`(seq, 0)`): a row carries the tag's whole state.
+  pub writes: Vec<(TagWrite, LogPos)>,
   pub seq: u64,
 }
 
@@ -411,19 +412,19 @@ impl DiskStore {
       .map_err(|_| store_error("delete", "the writer thread stopped"))?
   }
 
-  /// Writes tag fields; resolves once they are committed and synced to disk. Runs on
-  /// tokio's blocking pool, beside (not behind) the entry writer.
-  pub async fn write_tags(&self, writes: Vec<TagWrite>) -> Result<()> {
+  /// Writes tag fields; resolves once they are committed and synced to disk, with the
+  /// position of the last one. Runs on tokio's blocking pool, beside the entry writer.
+  pub async fn write_tags(&self, writes: Vec<TagWrite>) -> Result<LogPos> {
     if writes.is_empty() {
-      return Ok(());
+      return Ok(LogPos::default());
     }
     let conn = self.tag_writer.clone();
     tokio::task::spawn_blocking(move || {
       let mut conn = conn.lock();
       let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
       let last = tx.query_row("SELECT coalesce(max(seq), 0) FROM tags", [], |r| r.get(0))?;
-      write_tags(&tx, &writes, last)?;
-      tx.commit()
+      let last = write_tags(&tx, &writes, last)?;
+      tx.commit().map(|_| LogPos(last as u64, 0))
     })
     .await
     .map_err(|e| store_error("revalidate tags", e))?
@@ -443,17 +444,17 @@ impl DiskStore {
       };
       while let Some(row) = rows.next()? {
         let tag: String = row.get(0)?;
+        let seq = row.get::<_, i64>(3)? as u64;
+        let at = LogPos(seq, 0);
         if let Some(stale) = row.get::<_, Option<f64>>(1)? {
-          pull
-            .writes
-            .push(TagWrite::new(&tag, TagField::Stale, stale));
+          let write = TagWrite::new(&tag, TagField::Stale, stale);
+          pull.writes.push((write, at));
         }
         if let Some(expired) = row.get::<_, Option<f64>>(2)? {
-          pull
-            .writes
-            .push(TagWrite::new(&tag, TagField::Expired, expired));
+          let write = TagWrite::new(&tag, TagField::Expired, expired);
+          pull.writes.push((write, at));
         }
-        pull.seq = pull.seq.max(row.get::<_, i64>(3)? as u64);
+        pull.seq = pull.seq.max(seq);
       }
       Ok(pull)
     })
@@ -875,8 +876,8 @@ mod tests {
     assert_eq!(
       later.writes,
       vec![
-        TagWrite::new("posts", TagField::Stale, 10.0),
-        TagWrite::new("posts", TagField::Expired, 5.0)
+        (TagWrite::new("posts", TagField::Stale, 10.0), LogPos(3, 0)),
+        (TagWrite::new("posts", TagField::Expired, 5.0), LogPos(3, 0))
       ]
     );
     assert!(b.pull_tags(later.seq).unwrap().writes.is_empty());

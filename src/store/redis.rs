@@ -2,9 +2,19 @@
 //! on tokio. Layout under the key prefix `P`:
 //!
 //! - `P:e:<key>`: an entry, `codec`-encoded, with a TTL derived from its `expire`;
-//! - `{P}:tags`: a hash of tag states, fields `s:<tag>` (stale) and `x:<tag>` (expired), ms;
+//! - `{P}:tags`: a hash of tag states, fields `s:<tag>` (stale) and `x:<tag>` (expired), ms,
+//!   and `epoch`, the identity of this tag state;
 //! - `{P}:tags:log`: a stream of the same field writes, in order, so an instance catches up
 //!   with one `XRANGE` from the last id it saw (work in proportion to new revalidations).
+//!
+//! Every entry carries the epoch it was written under. When the tag hash is gone (evicted
+//! under an `allkeys-*` policy, `FLUSHDB`, a failover to an empty replica) or older than the
+//! log says (a restore from a snapshot), a new epoch is made and entries of another epoch
+//! read as absent: revalidations lost with the hash can never let an entry pass as fresh.
+//!
+//! Only I/O failures and timeouts count as an outage (calls fail at once for a back-off). An
+//! error *answer* (`OOM`, `WRONGTYPE`, `READONLY`, `LOADING`…) fails that one call with
+//! `ERR_STORE` naming it; other calls go on (under `OOM` reads keep working while writes fail).
 //!
 //! The two tag keys share a hash slot (`{P}`), so they can be written atomically on a
 //! cluster. Every command has a timeout and is dropped (not queued) when it fires; while
@@ -32,7 +42,7 @@ use redis::{FromRedisValue, IntoConnectionInfo, Pipeline, RedisResult};
 use tokio::sync::OnceCell;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::tags::TagWrite;
+use crate::tags::{LogPos, TagWrite};
 
 /// `key` with the glob characters of `SCAN MATCH` escaped, so it matches only itself.
 fn glob_escape(key: &str) -> String {
@@ -82,19 +92,30 @@ enum Client {
   Cluster(redis::cluster::ClusterClient),
 }
 
-/// A stream position, `ms-seq`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct LogId(pub u64, pub u64);
+/// A stream position, `ms-seq`, as the engine orders tag writes.
+pub type LogId = LogPos;
 
-impl LogId {
-  fn parse(s: &str) -> Option<LogId> {
-    let (a, b) = s.split_once('-')?;
-    Some(LogId(a.parse().ok()?, b.parse().ok()?))
-  }
+fn parse_id(s: &str) -> Option<LogId> {
+  let (a, b) = s.split_once('-')?;
+  Some(LogPos(a.parse().ok()?, b.parse().ok()?))
+}
 
-  fn render(self) -> String {
-    format!("{}-{}", self.0, self.1)
-  }
+fn render_id(id: LogId) -> String {
+  format!("{}-{}", id.0, id.1)
+}
+
+/// The hash field that names the tag state's epoch.
+const EPOCH_FIELD: &str = "epoch";
+/// First byte of a stored entry: an epoch-stamped envelope follows (`E`, epoch length, epoch).
+const EPOCH_MARK: u8 = b'E';
+
+/// A new epoch: the time and a random part, unique across instances and restarts.
+fn new_epoch() -> String {
+  use std::hash::{BuildHasher, Hasher};
+  let random = std::collections::hash_map::RandomState::new()
+    .build_hasher()
+    .finish();
+  format!("{:x}-{random:016x}", now_ms())
 }
 
 /// Stream entries as Redis returns them: id and flat field/value list.
@@ -102,10 +123,55 @@ type LogEntries = Vec<(String, Vec<String>)>;
 
 /// What `read_log` found.
 pub enum LogRead {
-  /// New field writes since the given id, in order, and the id to continue from.
-  Fields(Vec<TagWrite>, LogId),
-  /// The log was trimmed past the given id: reload the whole hash.
+  /// New field writes since the given id, in order, each with its id, and the id to
+  /// continue from.
+  Fields(Vec<(TagWrite, LogId)>, LogId),
+  /// The log was trimmed past the given id, or the tag state was lost or replaced (a new
+  /// epoch): reload the whole hash.
   Gap,
+}
+
+/// How a failed call failed.
+enum Failure {
+  /// Redis did not answer (I/O error, dropped connection, timeout): the back-off opens.
+  Outage(String),
+  /// Redis answered with an error (`code`, e.g. `OOM`): only this call fails.
+  Command { code: String, message: String },
+}
+
+impl Failure {
+  fn of(err: &redis::RedisError) -> Failure {
+    use redis::ErrorKind;
+    let unreachable = err.is_io_error()
+      || err.is_connection_dropped()
+      || err.is_connection_refusal()
+      || err.is_timeout()
+      || matches!(
+        err.kind(),
+        ErrorKind::ClusterConnectionNotFound | ErrorKind::AuthenticationFailed
+      );
+    if unreachable {
+      return Failure::Outage(err.to_string());
+    }
+    // The first error answer of a pipeline or transaction, as Redis wrote it.
+    let answer = err.clone().into_server_errors().and_then(|errors| {
+      let (_, first) = errors.first()?;
+      let code = first.code().to_string();
+      let message = match first.details() {
+        Some(details) => format!("{code} {details}"),
+        None => code.clone(),
+      };
+      Some((code, message))
+    });
+    let (code, message) = answer.unwrap_or_else(|| {
+      let code = err.code().unwrap_or(match err.kind() {
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType => "TYPE",
+        _ => "ERR",
+      });
+      (code.to_string(), err.to_string())
+    });
+    Failure::Command { code, message }
+  }
 }
 
 /// What the subscription to `{P}:tags:changed` knows; shared with its task.
@@ -143,6 +209,13 @@ pub struct RedisStore {
   pub location: String,
   down_until_ms: AtomicU64,
   down: AtomicBool,
+  /// Error codes Redis answered with (logged once each), and the call they failed.
+  command_errors: Mutex<Vec<(String, &'static str)>>,
+  any_command_errors: AtomicBool,
+  /// The tag state's epoch, once known (see the module docs).
+  epoch: Mutex<Option<Arc<str>>>,
+  /// `CONFIG GET maxmemory-policy` was checked.
+  policy_checked: AtomicBool,
 }
 
 /// `redis://user:secret@host:6379/0` → `redis://host:6379/0`: credentials never reach a log.
@@ -241,6 +314,10 @@ impl RedisStore {
       location,
       down_until_ms: AtomicU64::new(0),
       down: AtomicBool::new(false),
+      command_errors: Mutex::new(Vec::new()),
+      any_command_errors: AtomicBool::new(false),
+      epoch: Mutex::new(None),
+      policy_checked: AtomicBool::new(false),
     })
   }
 
@@ -268,8 +345,9 @@ impl RedisStore {
     Ok(conn.clone())
   }
 
-  /// Runs one command or pipeline with the timeout and the outage back-off.
-  async fn run<T: FromRedisValue>(&self, what: &str, pipe: &Pipeline) -> Result<T> {
+  /// Runs one command or pipeline with the timeout and the outage back-off. `what` names
+  /// the call in messages. Errors: `ERR_STORE`, naming Redis's error answer or the outage.
+  async fn run<T: FromRedisValue>(&self, what: &'static str, pipe: &Pipeline) -> Result<T> {
     let now = now_ms();
     if now < self.down_until_ms.load(Relaxed) {
       return Err(store_error(
@@ -283,22 +361,16 @@ impl RedisStore {
         Conn::Cluster(mut c) => pipe.query_async::<T>(&mut c).await,
       }
     };
-    let result = match tokio::time::timeout(self.timeout, attempt).await {
-      Ok(Ok(value)) => Ok(value),
-      Ok(Err(err)) => Err(err.to_string()),
-      Err(_) => Err(format!("timed out after {} ms", self.timeout.as_millis())),
-    };
-    match result {
-      Ok(value) => {
-        if self.down.swap(false, Relaxed) {
-          eprintln!(
-            "[tagcache] Redis at {} answers again; caching resumed",
-            self.location
-          );
-        }
-        Ok(value)
+    let failure = match tokio::time::timeout(self.timeout, attempt).await {
+      Ok(Ok(value)) => {
+        self.answered(what);
+        return Ok(value);
       }
-      Err(reason) => {
+      Ok(Err(err)) => Failure::of(&err),
+      Err(_) => Failure::Outage(format!("timed out after {} ms", self.timeout.as_millis())),
+    };
+    match failure {
+      Failure::Outage(reason) => {
         self.down_until_ms.store(now_ms() + BACK_OFF_MS, Relaxed);
         if !self.down.swap(true, Relaxed) {
           eprintln!(
@@ -311,6 +383,57 @@ impl RedisStore {
           format!("Redis at {}: {reason}", self.location),
         ))
       }
+      Failure::Command { code, message } => {
+        self.up();
+        let first = {
+          let mut seen = self.command_errors.lock();
+          let first = !seen.iter().any(|(c, w)| *c == code && *w == what);
+          if first {
+            seen.push((code.clone(), what));
+            self.any_command_errors.store(true, Relaxed);
+          }
+          first
+        };
+        if first {
+          eprintln!(
+            "[tagcache] Redis at {} answered {what} with an error ({message}); those calls fail (a read is a miss, a write is not stored) while other calls go on",
+            self.location
+          );
+        }
+        Err(store_error(
+          what,
+          format!("Redis at {} answered: {message}", self.location),
+        ))
+      }
+    }
+  }
+
+  /// Redis answered `what`: the outage (if any) is over, and error answers to `what` cleared.
+  fn answered(&self, what: &'static str) {
+    self.up();
+    if !self.any_command_errors.load(Relaxed) {
+      return;
+    }
+    let mut seen = self.command_errors.lock();
+    seen.retain(|(code, w)| {
+      if *w != what {
+        return true;
+      }
+      eprintln!(
+        "[tagcache] Redis at {} accepts {what} again ({code} cleared)",
+        self.location
+      );
+      false
+    });
+    self.any_command_errors.store(!seen.is_empty(), Relaxed);
+  }
+
+  fn up(&self) {
+    if self.down.swap(false, Relaxed) {
+      eprintln!(
+        "[tagcache] Redis at {} answers again; caching resumed",
+        self.location
+      );
     }
   }
 
@@ -433,17 +556,92 @@ impl RedisStore {
     Ok(removed)
   }
 
-  /// The encoded entry, or `None`. One round trip.
-  pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+  /// The header that stamps an entry with the current epoch (`E`, length, epoch), or
+  /// nothing while the epoch is not known yet (`set` then stamps it itself).
+  pub fn entry_header(&self) -> Vec<u8> {
+    self.epoch.lock().as_deref().map_or_else(Vec::new, stamp)
+  }
+
+  /// The current epoch: known, or read (and made, when the hash has none) now.
+  async fn current_epoch(&self) -> Result<Arc<str>> {
+    if let Some(epoch) = self.epoch.lock().clone() {
+      return Ok(epoch);
+    }
+    let mut pipe = redis::pipe();
+    pipe.cmd("HGET").arg(&self.tags_key).arg(EPOCH_FIELD);
+    let (found,): (Option<String>,) = self.run("load tags", &pipe).await?;
+    let epoch = match found {
+      Some(epoch) => epoch,
+      None => self.make_epoch(false).await?,
+    };
+    Ok(self.adopt_epoch(epoch))
+  }
+
+  /// Makes a new epoch where the hash has none (`renew`: replaces the one there), and
+  /// returns the one in force. Errors: `ERR_STORE`.
+  async fn make_epoch(&self, renew: bool) -> Result<String> {
+    let mut pipe = redis::pipe();
+    let command = if renew { "HSET" } else { "HSETNX" };
+    pipe
+      .cmd(command)
+      .arg(&self.tags_key)
+      .arg(EPOCH_FIELD)
+      .arg(new_epoch())
+      .ignore();
+    pipe.cmd("HGET").arg(&self.tags_key).arg(EPOCH_FIELD);
+    let (epoch,): (String,) = self.run("revalidate tags", &pipe).await?;
+    Ok(epoch)
+  }
+
+  fn adopt_epoch(&self, epoch: String) -> Arc<str> {
+    let epoch = fit_epoch(epoch);
+    let mut known = self.epoch.lock();
+    if known.as_deref() != Some(epoch.as_str()) {
+      *known = Some(Arc::from(epoch));
+    }
+    known.clone().unwrap_or_else(|| Arc::from(""))
+  }
+
+  /// The stored bytes and where the encoded entry starts in them (after the epoch stamp),
+  /// or `None`, also for an entry of another epoch. One round trip.
+  /// Errors: `ERR_STORE` (Redis failed or answered an error; bytes not made by this version).
+  pub async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, usize)>> {
+    let epoch = self.current_epoch().await?;
     let mut pipe = redis::pipe();
     pipe.cmd("GET").arg(self.entry_key(key));
     let (value,): (Option<Vec<u8>>,) = self.run("get", &pipe).await?;
-    Ok(value)
+    let Some(bytes) = value else {
+      return Ok(None);
+    };
+    if bytes.first() != Some(&EPOCH_MARK) {
+      return Err(store_error(
+        "get",
+        "not an entry of this version (no epoch)",
+      ));
+    }
+    let epoch = epoch.as_bytes();
+    let start = 2 + epoch.len();
+    let stamped =
+      bytes.len() >= start && bytes[1] as usize == epoch.len() && &bytes[2..start] == epoch;
+    // Another epoch: written before the tag state it would be judged by was lost.
+    Ok(stamped.then_some((bytes, start)))
   }
 
-  /// Stores an encoded entry for `ttl_ms`; with `if_absent` only when the key is free
-  /// (`SET NX`, so a newer entry another instance wrote is kept). One round trip.
-  pub async fn set(&self, key: &str, value: Vec<u8>, ttl_ms: u64, if_absent: bool) -> Result<()> {
+  /// Stores an encoded entry (made after `entry_header()`) for `ttl_ms`; with `if_absent`
+  /// only when the key is free (`SET NX`, so a newer entry another instance wrote is kept).
+  /// One round trip.
+  pub async fn set(
+    &self,
+    key: &str,
+    mut value: Vec<u8>,
+    ttl_ms: u64,
+    if_absent: bool,
+  ) -> Result<()> {
+    if value.first() != Some(&EPOCH_MARK) {
+      // Encoded before the epoch was known: stamp it now (a copy, once per process).
+      let header = stamp(&self.current_epoch().await?);
+      value.splice(0..0, header);
+    }
     let mut pipe = redis::pipe();
     let set = pipe
       .cmd("SET")
@@ -465,10 +663,11 @@ impl RedisStore {
     Ok(n > 0)
   }
 
-  /// Writes tag fields to the hash and the log, atomically. One round trip, O(fields).
-  pub async fn write_tags(&self, writes: &[TagWrite]) -> Result<()> {
+  /// Writes tag fields to the hash and the log, atomically; returns the log id they got.
+  /// One round trip, O(fields).
+  pub async fn write_tags(&self, writes: &[TagWrite]) -> Result<LogId> {
     if writes.is_empty() {
-      return Ok(());
+      return Ok(LogId::default());
     }
     let fields: Vec<(String, String)> = writes
       .iter()
@@ -491,20 +690,19 @@ impl RedisStore {
     for (field, time) in &fields {
       xadd.arg(field).arg(time);
     }
-    xadd.ignore();
     // In the transaction, after the log entry: whoever hears it and pulls finds the entry.
     pipe
       .cmd("PUBLISH")
       .arg(&self.changed_channel)
       .arg(fields.len())
       .ignore();
-    self.run::<()>("revalidate tags", &pipe).await?;
+    let (id,): (String,) = self.run("revalidate tags", &pipe).await?;
     for watch in WATCHES.lock().iter().filter_map(Weak::upgrade) {
       if watch.prefix == self.prefix && !Arc::ptr_eq(&watch, &self.watch) {
         watch.dirty.store(true, SeqCst);
       }
     }
-    Ok(())
+    parse_id(&id).ok_or_else(|| store_error("revalidate tags", format!("log id {id:?}")))
   }
 
   /// Whether a tag pull is worth its round trip now; when it is, the caller pulls at once
@@ -566,11 +764,14 @@ impl RedisStore {
     ));
   }
 
-  /// Every tag field, and the log position it reflects. One round trip (atomic).
+  /// Every tag field, and a log position it reflects (the epoch is adopted; made when the
+  /// hash has none). One round trip, two when an epoch must be made.
   pub async fn load_tags(&self) -> Result<(Vec<TagWrite>, LogId)> {
+    self.check_policy().await;
+    // Not a transaction: under `maxmemory` Redis refuses every command queued in MULTI, and
+    // reads must go on. The log's end first: a write landing between the two is in the hash
+    // and pulled again from the log (harmless), never missed.
     let mut pipe = redis::pipe();
-    pipe.atomic();
-    pipe.cmd("HGETALL").arg(&self.tags_key);
     pipe
       .cmd("XREVRANGE")
       .arg(&self.log_key)
@@ -578,25 +779,43 @@ impl RedisStore {
       .arg("-")
       .arg("COUNT")
       .arg(1);
-    let (all, last): (Vec<(String, String)>, LogEntries) = self.run("load tags", &pipe).await?;
+    pipe.cmd("HGETALL").arg(&self.tags_key);
+    let (last, all): (LogEntries, Vec<(String, String)>) = self.run("load tags", &pipe).await?;
+    let mut epoch = None;
     let fields = all
       .into_iter()
-      .filter_map(|(f, v)| TagWrite::from_key(&f, v.parse().ok()?))
+      .filter_map(|(f, v)| {
+        if f == EPOCH_FIELD {
+          epoch = Some(v);
+          return None;
+        }
+        TagWrite::from_key(&f, v.parse().ok()?)
+      })
       .collect();
+    let epoch = match epoch {
+      Some(epoch) => epoch,
+      None => self.make_epoch(false).await?,
+    };
+    self.adopt_epoch(epoch);
     let last = last
       .first()
-      .and_then(|(id, _)| LogId::parse(id))
+      .and_then(|(id, _)| parse_id(id))
       .unwrap_or_default();
     Ok((fields, last))
   }
 
-  /// Field writes logged after `after`. One round trip.
+  /// Field writes logged after `after`. One round trip; `Gap` when the log no longer holds
+  /// everything since `after` or the tag state is not the one the epoch says (lost: the
+  /// hash has no epoch or another one; restored: the log ends before `after`, then a new
+  /// epoch is made so that no entry of the restored state passes as fresh).
   pub async fn read_log(&self, after: LogId) -> Result<LogRead> {
+    // Not a transaction (see `load_tags`): a change between the reads can only make a gap
+    // look likely (a reload), never hide one.
     let mut pipe = redis::pipe();
     pipe
       .cmd("XRANGE")
       .arg(&self.log_key)
-      .arg(format!("({}", after.render()))
+      .arg(format!("({}", render_id(after)))
       .arg("+")
       .arg("COUNT")
       .arg(LOG_MAX_LEN);
@@ -607,30 +826,96 @@ impl RedisStore {
       .arg("+")
       .arg("COUNT")
       .arg(1);
-    let (new, oldest): (LogEntries, LogEntries) = self.run("refresh tags", &pipe).await?;
-    let oldest = oldest.first().and_then(|(id, _)| LogId::parse(id));
-    // Entries between `after` and the oldest one left may have been trimmed away.
-    if matches!(oldest, Some(o) if o > after && after != LogId::default()) {
+    pipe
+      .cmd("XREVRANGE")
+      .arg(&self.log_key)
+      .arg("+")
+      .arg("-")
+      .arg("COUNT")
+      .arg(1);
+    pipe.cmd("XLEN").arg(&self.log_key);
+    pipe.cmd("HGET").arg(&self.tags_key).arg(EPOCH_FIELD);
+    type Read = (LogEntries, LogEntries, LogEntries, u64, Option<String>);
+    let (new, oldest, newest, len, epoch): Read = self.run("refresh tags", &pipe).await?;
+    let epoch = epoch.map(fit_epoch);
+    let known = self.epoch.lock().clone();
+    if epoch.is_none() || epoch.as_deref() != known.as_deref() {
+      return Ok(LogRead::Gap);
+    }
+    let first_id = |entries: &LogEntries| entries.first().and_then(|(id, _)| parse_id(id));
+    if first_id(&newest).is_some_and(|newest| newest < after) {
+      self.make_epoch(true).await?;
+      return Ok(LogRead::Gap);
+    }
+    // Entries between `after` and the oldest one left may have been trimmed away; from the
+    // start (the log was empty at load) only a log as long as it is kept can have been.
+    let trimmed = match first_id(&oldest) {
+      Some(oldest) if after != LogId::default() => oldest > after,
+      Some(_) => len >= LOG_MAX_LEN as u64,
+      None => false,
+    };
+    if trimmed {
       return Ok(LogRead::Gap);
     }
     let mut last = after;
     let mut fields = Vec::new();
     for (id, pairs) in new {
-      if let Some(id) = LogId::parse(&id) {
-        last = last.max(id);
-      }
+      let Some(id) = parse_id(&id) else { continue };
+      last = last.max(id);
       for pair in pairs.chunks_exact(2) {
         if let Some(write) = pair[1]
           .parse()
           .ok()
           .and_then(|time| TagWrite::from_key(&pair[0], time))
         {
-          fields.push(write);
+          fields.push((write, id));
         }
       }
     }
     Ok(LogRead::Fields(fields, last))
   }
+
+  /// Warns once per Redis location when its eviction policy may evict the tag state
+  /// (`allkeys-*`); quiet where `CONFIG` is not allowed (managed Redis).
+  async fn check_policy(&self) {
+    static WARNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    if self.policy_checked.swap(true, Relaxed) {
+      return;
+    }
+    let mut cmd = redis::cmd("CONFIG");
+    cmd.arg("GET").arg("maxmemory-policy");
+    let Ok(reply) = self.run_on::<Vec<String>>("config", None, cmd).await else {
+      return;
+    };
+    let Some(policy) = reply.get(1) else { return };
+    if policy.starts_with("allkeys-") && !WARNED.lock().contains(&self.location) {
+      WARNED.lock().push(self.location.clone());
+      eprintln!(
+        "[tagcache] Redis at {} evicts with maxmemory-policy {policy}: it may evict the tag state, after which every entry written before is a miss. Use noeviction or a volatile-* policy (entries have TTLs, the tag state has none).",
+        self.location
+      );
+    }
+  }
+}
+
+/// Epochs we make are 30 bytes; one longer than a header holds (written by hand) is cut.
+fn fit_epoch(mut epoch: String) -> String {
+  let mut end = epoch.len().min(255);
+  while !epoch.is_char_boundary(end) {
+    end -= 1;
+  }
+  epoch.truncate(end);
+  epoch
+}
+
+/// The entry header for `epoch`.
+fn stamp(epoch: &str) -> Vec<u8> {
+  let epoch = epoch.as_bytes();
+  let mut header = Vec::with_capacity(2 + epoch.len());
+  header.push(EPOCH_MARK);
+  header.push(epoch.len() as u8);
+  header.extend_from_slice(epoch);
+  header
 }
 
 impl Drop for RedisStore {
@@ -713,10 +998,10 @@ mod tests {
 
   #[test]
   fn log_ids_order_and_parse() {
-    assert!(LogId::parse("5-1").unwrap() < LogId::parse("5-2").unwrap());
-    assert!(LogId::parse("5-9").unwrap() < LogId::parse("6-0").unwrap());
-    assert_eq!(LogId::parse("x"), None);
-    assert_eq!(LogId(7, 3).render(), "7-3");
+    assert!(parse_id("5-1").unwrap() < parse_id("5-2").unwrap());
+    assert!(parse_id("5-9").unwrap() < parse_id("6-0").unwrap());
+    assert_eq!(parse_id("x"), None);
+    assert_eq!(render_id(LogPos(7, 3)), "7-3");
   }
 
   fn store(prefix: &str) -> RedisStore {
