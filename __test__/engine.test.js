@@ -157,6 +157,24 @@ describe('get and set', () => {
     expect(bad.message).toMatch(/a Buffer, a Uint8Array or an array of them, got array/)
   })
 
+  test('a chunk getter that detaches an earlier chunk cannot change what is stored', async () => {
+    const cache = new TagCache()
+    const first = new Uint8Array(4096).fill(1)
+    const chunks = [first, null]
+    Object.defineProperty(chunks, 1, {
+      get() {
+        // Moves the first chunk's memory to another ArrayBuffer and overwrites it.
+        const moved = structuredClone(first.buffer, { transfer: [first.buffer] })
+        new Uint8Array(moved).fill(9)
+        return Buffer.from('z')
+      },
+    })
+    await cache.set('k', chunks)
+    const stored = (await cache.get('k')).value
+    expect(stored.length).toBe(4097)
+    expect(stored.subarray(0, 4096).every((b) => b === 1)).toBe(true)
+  })
+
   test('peek answers synchronously: the entry, or null; it counts like get', async () => {
     const cache = new TagCache()
     await cache.set('k', value('x'), { tags: ['t'] })
@@ -399,6 +417,16 @@ describe('every error code, with the input that triggers it', () => {
     [{ redisUrl: 6379 }, /redisUrl must be/],
     [{ redisCluster: [] }, /redisCluster must be/],
     [{ timeoutMs: 0 }, /timeoutMs/],
+    // Every numeric option names its bound; none of these may panic (1e30 once did).
+    [{ timeoutMs: 1e30 }, /timeoutMs .*≤ 2147483647/],
+    [{ timeoutMs: Infinity }, /timeoutMs/],
+    [{ timeoutMs: NaN }, /timeoutMs/],
+    [{ localTtlMs: 1e30 }, /localTtlMs .*to 2147483647/],
+    [{ localTtlMs: -0.5 }, /localTtlMs/],
+    [{ maxMemoryBytes: 1e30 }, /maxMemoryBytes .*to 9007199254740991/],
+    [{ maxMemoryBytes: 1.5 }, /maxMemoryBytes/],
+    [{ maxDiskBytes: 1e30 }, /maxDiskBytes .*to 9007199254740991/],
+    [{ maxDiskBytes: 1024 }, /maxDiskBytes .*1048576/],
     ['fast', /options must be an object/],
   ])('ERR_INVALID_OPTIONS from new TagCache(%p)', (options, message) => {
     const err = thrown(() => new TagCache(options))

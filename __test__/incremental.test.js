@@ -24,7 +24,7 @@ function prng(seed) {
 
 function valuesOfEveryKind(random) {
   const bytes = (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)))
-  const text = () => Math.random().toString(36).slice(2) + 'é✓'.repeat(Math.floor(random() * 3))
+  const text = () => random().toString(36).slice(2) + 'é✓'.repeat(Math.floor(random() * 3))
   const size = () => Math.floor(random() * 5000)
   return [
     {
@@ -214,6 +214,35 @@ describe('tags', () => {
     })
     await handler.revalidateTag('posts', { expire: 100 })
     expect((await handler.get('p', { kind: 'APP_PAGE' })).lastModified).toBe(-1)
+  })
+
+  test('a page with a tag Next never stores (257–1024 characters) is still cached', async () => {
+    const { handler } = setup()
+    await handler.set('p', page(`${'x'.repeat(300)},ok,_N_T_/${'y'.repeat(900)}`), {
+      cacheControl: { revalidate: 60 },
+    })
+    expect(await handler.get('p', { kind: 'APP_PAGE' })).not.toBeNull()
+    await handler.revalidateTag(`_N_T_/${'y'.repeat(900)}`)
+    expect(await handler.get('p', { kind: 'APP_PAGE' })).toBeNull()
+  })
+
+  test('revalidateTag retries tag by tag only for a bad tag, never after ERR_STORE', async () => {
+    const calls = []
+    const failing = (code) => {
+      const engine = new TagCache()
+      engine.updateTags = async (tags) => {
+        calls.push(tags)
+        if (tags.length > 1 || code === 'ERR_STORE') throw Object.assign(new Error(code), { code })
+      }
+      return engine
+    }
+    const Store = createIncrementalCacheHandler(failing('ERR_STORE'))
+    await new Store({}).revalidateTag(['a', 'b'])
+    expect(calls).toEqual([['a', 'b']])
+    calls.length = 0
+    const Bad = createIncrementalCacheHandler(failing('ERR_TAG_TOO_LONG'))
+    await new Bad({}).revalidateTag(['a', 'b'])
+    expect(calls).toEqual([['a', 'b'], ['a'], ['b']])
   })
 
   test('too-long tags in a header are skipped, the rest still count', async () => {

@@ -108,6 +108,19 @@ describe('the in-process tier in front of Redis', () => {
     expect(b.stats()).toMatchObject({ entries: 0, bytes: 0, sharedReads: 3, hits: 3 })
   })
 
+  test('with localTtlMs: 0 even a read right after its own set asks Redis', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    for (let i = 0; i < 20; i++) {
+      await a.set('k', Buffer.from(`a${i}`))
+      await b.set('k', Buffer.from(`b${i}`))
+      // Same millisecond or not, the copy a kept of its own write never answers.
+      expect(a.peek('k')).toBeUndefined()
+      expect((await a.get('k')).value.toString()).toBe(`b${i}`)
+    }
+  })
+
   test('peek answers from the tier, and says undefined when only Redis knows', async () => {
     const keyPrefix = prefix()
     const a = new TagCache({ redisUrl: redis.url, keyPrefix })

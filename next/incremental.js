@@ -31,10 +31,9 @@ const v8 = require('node:v8')
 const { lazyEngine, INFINITE_CACHE } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
 const { createBuildOutput } = require('./build-output.js')
+const { isStorableTag, updateTagsEach } = require('./tags.js')
 
 const TAGS_HEADER = 'x-next-cache-tags'
-/** Next's NEXT_CACHE_SOFT_TAG_MAX_LENGTH: longer tags cannot be revalidated, so are not kept. */
-const MAX_TAG_LENGTH = 1024
 
 /** Seconds as the engine takes them: `false` / undefined (never) become INFINITE_CACHE. */
 const seconds = (value) =>
@@ -46,7 +45,8 @@ function entryTags(data, ctx) {
   else if (data && data.headers && typeof data.headers[TAGS_HEADER] === 'string') {
     tags = data.headers[TAGS_HEADER].split(',')
   }
-  return tags.filter((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_TAG_LENGTH)
+  // A tag Next could never revalidate is left out, not a reason to cache nothing.
+  return tags.filter(isStorableTag)
 }
 
 /** Next 16.4 passes `cacheControl`; older versions pass `revalidate` (and `expire`). */
@@ -261,14 +261,9 @@ function createIncrementalCacheHandler(options) {
       )
       if (list.length === 0) return
       try {
-        await getEngine().updateTags(list, durations)
+        await updateTagsEach(getEngine(), list, durations)
       } catch (err) {
         logFailure('revalidateTag', err)
-        for (const tag of list) {
-          await getEngine()
-            .updateTags([tag], durations)
-            .catch(() => {})
-        }
       }
     }
 

@@ -12,6 +12,7 @@
  */
 const { lazyEngine, sharedEngine } = require('./engine.js')
 const { createFailureLog } = require('./log.js')
+const { updateTagsEach } = require('./tags.js')
 
 const isDev = () => Boolean(process.env.__NEXT_DEV_SERVER) || process.env.NODE_ENV === 'development'
 
@@ -166,15 +167,9 @@ function createUseCacheHandler(options) {
      */
     async updateTags(tags, durations) {
       try {
-        await getEngine().updateTags(tags, durations)
+        await updateTagsEach(getEngine(), tags, durations)
       } catch (err) {
         logFailure('updateTags', err)
-        if (err.code !== 'ERR_TAG_TOO_LONG' && err.code !== 'ERR_INVALID_TAG') return
-        for (const tag of tags) {
-          await getEngine()
-            .updateTags([tag], durations)
-            .catch(() => {})
-        }
       }
     },
 

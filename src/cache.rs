@@ -345,6 +345,12 @@ impl<V: Payload> Cache<V> {
     crate::metrics::render(&self.stats(), &self.latencies)
   }
 
+  /// Drops `entry` from the in-process tier if it is still the one stored under `key`:
+  /// the binding could not hand it to JS, and a broken copy must not answer again.
+  pub fn forget(&self, key: &str, entry: &Arc<Stored<V>>) {
+    self.store.remove_if_same(key, entry);
+  }
+
   /// `get` at a given time (ms), for tests.
   pub fn get_at(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Lookup<V>> {
     self.check_open()?;

@@ -6,6 +6,11 @@ use crate::profile::Profiles;
 use crate::store::disk::DiskConfig;
 
 /// 128 MiB, the default bound of the memory store.
+/// `Number.MAX_SAFE_INTEGER`: the largest byte count a JS number states exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+/// The longest delay a JS timer takes (2^31 − 1 ms); longer time bounds are surely typos.
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
 pub const DEFAULT_MAX_MEMORY_BYTES: usize = 128 * 1024 * 1024;
 /// Store I/O timeout when none is given (ms).
 pub const DEFAULT_TIMEOUT_MS: f64 = 1000.0;
@@ -104,12 +109,12 @@ impl Options {
     };
     match input.field("maxMemoryBytes") {
       v if v.is_nullish() => {}
-      Input::Number(n) if n.is_finite() && *n >= 1.0 && n.fract() == 0.0 => {
+      Input::Number(n) if (1.0..=MAX_SAFE_INTEGER).contains(n) && n.fract() == 0.0 => {
         options.max_memory_bytes = *n as usize
       }
       v => {
         return Err(invalid(format!(
-          "maxMemoryBytes must be a whole number of bytes ≥ 1, got {}",
+          "maxMemoryBytes must be a whole number of bytes from 1 to {MAX_SAFE_INTEGER}, got {}",
           v.describe()
         )))
       }
@@ -126,20 +131,20 @@ impl Options {
     }
     match input.field("timeoutMs") {
       v if v.is_nullish() => {}
-      Input::Number(n) if n.is_finite() && *n > 0.0 => options.timeout_ms = *n,
+      Input::Number(n) if *n > 0.0 && *n <= MAX_TIMER_MS => options.timeout_ms = *n,
       v => {
         return Err(invalid(format!(
-          "timeoutMs must be a number of milliseconds > 0, got {}",
+          "timeoutMs must be a number of milliseconds > 0 and ≤ {MAX_TIMER_MS} (about 24.8 days), got {}",
           v.describe()
         )))
       }
     }
     match input.field("localTtlMs") {
       v if v.is_nullish() => {}
-      Input::Number(n) if n.is_finite() && *n >= 0.0 => options.local_ttl_ms = *n,
+      Input::Number(n) if (0.0..=MAX_TIMER_MS).contains(n) => options.local_ttl_ms = *n,
       v => {
         return Err(invalid(format!(
-          "localTtlMs must be a number of milliseconds ≥ 0, got {}",
+          "localTtlMs must be a number of milliseconds from 0 to {MAX_TIMER_MS} (about 24.8 days), got {}",
           v.describe()
         )))
       }
@@ -169,10 +174,12 @@ impl Options {
 fn parse_disk(input: &Input) -> Result<Option<DiskConfig>> {
   let max_bytes = match input.field("maxDiskBytes") {
     v if v.is_nullish() => DEFAULT_MAX_DISK_BYTES,
-    Input::Number(n) if n.is_finite() && *n >= 1_048_576.0 && n.fract() == 0.0 => *n as u64,
+    Input::Number(n) if (1_048_576.0..=MAX_SAFE_INTEGER).contains(n) && n.fract() == 0.0 => {
+      *n as u64
+    }
     v => {
       return Err(invalid(format!(
-        "maxDiskBytes must be a whole number of bytes ≥ 1048576 (1 MiB), got {}",
+        "maxDiskBytes must be a whole number of bytes from 1048576 (1 MiB) to {MAX_SAFE_INTEGER}, got {}",
         v.describe()
       )))
     }

@@ -7,3 +7,22 @@ mod js_ref;
 mod payload;
 pub mod tag_cache;
 pub mod types;
+
+/// No panic message reaches the server's stderr: every entry point catches panics and
+/// turns them into a rejected call (`catch_unwind`), so the default hook's message and
+/// backtrace would only be noise in a Next.js log. With `TAGCACHE_DEBUG` set, one line.
+#[napi_derive::module_init]
+fn quiet_panics() {
+  std::panic::set_hook(Box::new(|info| {
+    if crate::trace::enabled_by_env() {
+      let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+      let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+      eprintln!("[tagcache] internal error (please report): {message} at {at}");
+    }
+  }));
+}

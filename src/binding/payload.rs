@@ -39,16 +39,20 @@ impl JsBuffer {
     }
     let mut count = 0u32;
     check_status!(unsafe { sys::napi_get_array_length(raw.env, raw.value, &mut count) })?;
-    let mut chunks = Vec::with_capacity(count.min(1024) as usize);
+    // Each chunk is copied before the next element is read: reading one may run a getter
+    // that detaches or rewrites an earlier chunk's memory.
+    let mut joined = Vec::new();
     for i in 0..count {
       let mut item = ptr::null_mut();
+      // SAFETY: `raw` is a live array on the JS thread during this call; `item` is an out
+      // pointer napi writes one value to.
       check_status!(unsafe { sys::napi_get_element(raw.env, raw.value, i, &mut item) })?;
       match uint8_bytes(raw.env, item)? {
-        Some(bytes) => chunks.push(bytes),
+        Some(bytes) => joined.extend_from_slice(bytes),
         None => return Ok(None),
       }
     }
-    Ok(Some(Self::from_bytes(chunks.concat())))
+    Ok(Some(Self::from_bytes(joined)))
   }
 
   /// The entry's Buffer, the same JS object on every call (made from the bytes, without a

@@ -106,6 +106,25 @@ fn after_write<'env, V: ToNapiValue + Send + 'static>(
   }
 }
 
+/// A hit as `get` answers it: the `CacheEntry`, or, when it cannot be made (its Buffer
+/// could not be handed to JS), a miss, with the entry dropped so it never answers again.
+fn answer(
+  env: &Env,
+  home: &Arc<JsHome>,
+  engine: &Engine,
+  key: &str,
+  hit: Hit<JsBuffer>,
+) -> Result<Option<Made>> {
+  let entry = hit.entry.clone();
+  match to_entry(env, home, hit) {
+    Ok(made) => Ok(Some(made)),
+    Err(_) => {
+      engine.forget(key, &entry);
+      Ok(None)
+    }
+  }
+}
+
 /// A hit as a `CacheEntry` object. A fresh hit returns the entry's cached, frozen object
 /// (built on its first fresh hit: the metadata of a stored entry never changes), so it
 /// creates no JS values; stale hits get a new object, since their `status` varies.
@@ -321,15 +340,24 @@ impl TagCache {
   ) -> napi::Result<Unknown<'env>> {
     match self.lookup(&key, soft_tags.as_ref()) {
       Err(err) => settle::<()>(env, Err(err)),
-      Ok((_, _, Lookup::Hit(hit))) => settle(env, to_entry(env, &self.home, hit).map(Some)),
+      Ok((key, _, Lookup::Hit(hit))) => {
+        settle(env, answer(env, &self.home, &self.inner, &key, hit))
+      }
       Ok((_, _, Lookup::Miss)) => settle(env, Ok(None::<Made>)),
       Ok((key, soft_tags, Lookup::Shared)) => {
         let engine = self.inner.clone();
         let home = self.home.clone();
         on_shared(
           env,
-          async move { engine.get_shared(&key, &soft_tags).await },
-          move |env, hit| hit.map(|h| to_entry(env, &home, h)).transpose(),
+          {
+            let engine = engine.clone();
+            let key = key.clone();
+            async move { engine.get_shared(&key, &soft_tags).await }
+          },
+          move |env, hit| match hit {
+            Some(hit) => answer(env, &home, &engine, &key, hit),
+            None => Ok(None),
+          },
         )
       }
     }
@@ -346,8 +374,12 @@ impl TagCache {
     #[napi(ts_arg_type = "string")] key: Unknown,
     #[napi(ts_arg_type = "string[] | SoftTags")] soft_tags: Option<Unknown>,
   ) -> Result<Either3<Made, Null, Undefined>> {
-    Ok(match self.lookup(&key, soft_tags.as_ref())?.2 {
-      Lookup::Hit(hit) => Either3::A(to_entry(env, &self.home, hit)?),
+    let (key, _, found) = self.lookup(&key, soft_tags.as_ref())?;
+    Ok(match found {
+      Lookup::Hit(hit) => match answer(env, &self.home, &self.inner, &key, hit)? {
+        Some(made) => Either3::A(made),
+        None => Either3::B(Null),
+      },
       Lookup::Miss => Either3::B(Null),
       Lookup::Shared => Either3::C(()),
     })
