@@ -231,6 +231,25 @@ export interface CacheLifeProfile {
   expire: number
 }
 
+/** `redisSentinel`: where Sentinel is, and the primary to ask it for. */
+export interface RedisSentinelOptions {
+  /** The primary's name in the sentinels' config (`sentinel monitor <name> …`). */
+  name: string
+  /**
+   * The sentinels, `redis://host:26379` each (`rediss://`: TLS to the sentinels and to the
+   * primary; credentials in a URL authenticate to the sentinels).
+   */
+  sentinels: Array<string>
+  /** ACL user of the primary. */
+  username?: string
+  /** Password of the primary (`requirepass` / ACL). */
+  password?: string
+  /** Password of the sentinels, when not in their URLs. */
+  sentinelPassword?: string
+  /** Database number on the primary (default 0). */
+  db?: number
+}
+
 /**
  * `set`'s metadata. Give either `profile` or explicit `stale` / `revalidate` / `expire`
  * (seconds; missing ones inherit from the `default` profile), not both.
@@ -283,8 +302,23 @@ export interface TagCacheOptions {
    * and tags then live in Redis, shared by every instance.
    */
   redisUrl?: string
-  /** Redis Cluster seed nodes (`redis://host:port` each); takes precedence over `redisUrl`. */
+  /**
+   * Redis Cluster seed nodes (`redis://host:port` each). Give one of `redisUrl`,
+   * `redisCluster` and `redisSentinel`.
+   */
   redisCluster?: Array<string>
+  /**
+   * Redis behind Sentinel: the primary named `name`, looked up through `sentinels`, and
+   * looked up again after an outage or a `READONLY` answer, so a failover is followed.
+   */
+  redisSentinel?: RedisSentinelOptions
+  /**
+   * Certificates for `rediss://` connections (node, cluster, or primary and sentinels
+   * behind Sentinel); without it the system's roots are trusted and no client certificate
+   * is sent. The server name checked is the URL's host. `ERR_INVALID_OPTIONS` when no URL
+   * is `rediss://`, a file cannot be read or is not PEM, or `cert` comes without `key`.
+   */
+  tls?: TlsOptions
   /**
    * With Redis: how long, in **ms**, an in-process copy of an entry is served without
    * asking Redis (default 1000; 0 turns the in-process tier off). Tag revalidations are
@@ -298,7 +332,7 @@ export interface TagCacheOptions {
    * Every process that opens the same directory shares its entries and tags, as instances
    * sharing Redis do. Created if missing; a directory that cannot be written makes the
    * engine run in memory (`storage === 'memory'`, one line on stderr), never throw.
-   * Cannot be combined with `redisUrl` / `redisCluster` (`ERR_INVALID_OPTIONS`). `false`:
+   * Cannot be combined with `redisUrl` / `redisCluster` / `redisSentinel` (`ERR_INVALID_OPTIONS`). `false`:
    * none. The Next.js handlers default it to `<distDir>/cache/tagcache` without Redis.
    */
   diskDir?: string | false
@@ -368,4 +402,17 @@ export interface TagStateInfo {
    * be in the future: a profile's `expire`); absent when never set.
    */
   expired?: number
+}
+
+/**
+ * `tls`: each field PEM text (`-----BEGIN …`) or the path of a PEM file, read at
+ * construction.
+ */
+export interface TlsOptions {
+  /** CA certificate(s) to trust instead of the system's roots (a private CA). */
+  ca?: string
+  /** Client certificate, for servers that require one (`tls-auth-clients yes`); with `key`. */
+  cert?: string
+  /** The client certificate's private key. */
+  key?: string
 }

@@ -6,7 +6,7 @@
  */
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
-const { TagCache, rejection, secondsAgo } = require('./helpers/engine')
+const { TagCache, rejection, thrown, secondsAgo } = require('./helpers/engine')
 const { describeSemantics } = require('./helpers/semantics')
 const { startRedis, startCluster, delta } = require('./helpers/redis')
 
@@ -486,6 +486,7 @@ describe('TLS and AUTH', () => {
   const os = require('node:os')
   let dir
   let secure
+  let mutual
 
   beforeAll(async () => {
     // A throwaway CA and a server certificate for 127.0.0.1, made with openssl.
@@ -536,6 +537,51 @@ describe('TLS and AUTH', () => {
       '-extfile',
       'ext.cnf',
     )
+    // A client certificate from the same CA, for mutual TLS.
+    fs.writeFileSync(path.join(dir, 'client.cnf'), 'extendedKeyUsage=clientAuth\n')
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'client.key',
+      '-out',
+      'client.csr',
+      '-subj',
+      '/CN=tagcache client',
+    )
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'client.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'client.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'client.cnf',
+    )
+    const mutualPort = await require('./helpers/ports').freePort()
+    mutual = await startRedis([
+      '--tls-port',
+      String(mutualPort),
+      '--tls-cert-file',
+      path.join(dir, 'server.crt'),
+      '--tls-key-file',
+      path.join(dir, 'server.key'),
+      '--tls-ca-cert-file',
+      path.join(dir, 'ca.crt'),
+      '--tls-auth-clients',
+      'yes',
+    ])
+    mutual.tlsUrl = `rediss://127.0.0.1:${mutualPort}`
     const tlsPort = await require('./helpers/ports').freePort()
     secure = await startRedis(
       [
@@ -556,6 +602,7 @@ describe('TLS and AUTH', () => {
   }, 30_000)
   afterAll(async () => {
     if (secure) await secure.stop()
+    if (mutual) await mutual.stop()
     if (dir) fs.rmSync(dir, { recursive: true, force: true })
   })
 
@@ -589,5 +636,57 @@ describe('TLS and AUTH', () => {
     expect(result.message).toMatch(/authentication failed/i)
     expect(result.message).not.toContain('hunter2')
     expect(result.message).not.toContain('s3cret')
+  })
+
+  test('tls.ca trusts a private CA without touching the system roots (PEM path)', async () => {
+    const cache = new TagCache({
+      redisUrl: secure.tlsUrl('s3cret'),
+      tls: { ca: path.join(dir, 'ca.crt') },
+      localTtlMs: 0,
+      timeoutMs: 3000,
+    })
+    await cache.set('k', Buffer.from('private ca'))
+    expect((await cache.get('k')).value.toString()).toBe('private ca')
+    cache.close()
+  })
+
+  test('tls.cert and tls.key (PEM text or path) for a server that requires client certificates', async () => {
+    const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8')
+    const withCert = new TagCache({
+      redisUrl: mutual.tlsUrl,
+      tls: { ca: read('ca.crt'), cert: read('client.crt'), key: path.join(dir, 'client.key') },
+      localTtlMs: 0,
+      timeoutMs: 3000,
+    })
+    await withCert.set('k', Buffer.from('mutual'))
+    expect((await withCert.get('k')).value.toString()).toBe('mutual')
+    withCert.close()
+    const without = new TagCache({
+      redisUrl: mutual.tlsUrl,
+      tls: { ca: read('ca.crt') },
+      localTtlMs: 0,
+      timeoutMs: 3000,
+    })
+    expect((await rejection(without.set('k', Buffer.from('x')))).code).toBe('ERR_STORE')
+    without.close()
+  })
+
+  test('bad tls options are ERR_INVALID_OPTIONS, at construction', () => {
+    const url = secure.tlsUrl('s3cret')
+    const cases = [
+      [
+        { redisUrl: url, tls: { ca: '/nowhere/ca.pem' } },
+        /tls\.ca: cannot read \/nowhere\/ca\.pem/,
+      ],
+      [{ redisUrl: url, tls: { ca: path.join(dir, 'ext.cnf') } }, /not a PEM file/],
+      [{ redisUrl: url, tls: { cert: path.join(dir, 'client.crt') } }, /go together/],
+      [{ redisUrl: url, tls: { servername: 'x' } }, /unknown tls field "servername"/],
+      [{ redisUrl: 'redis://127.0.0.1:1', tls: { ca: path.join(dir, 'ca.crt') } }, /rediss:\/\//],
+    ]
+    for (const [options, message] of cases) {
+      const err = thrown(() => new TagCache(options))
+      expect(err.code).toBe('ERR_INVALID_OPTIONS')
+      expect(err.message).toMatch(message)
+    }
   })
 })

@@ -209,6 +209,7 @@ function storeOptions(flags, env, config) {
   if (flags['redis-url'] !== undefined) {
     options.redisUrl = flags['redis-url']
     delete options.redisCluster
+    delete options.redisSentinel
     delete options.diskDir
     delete options.maxDiskBytes
   }
@@ -216,6 +217,7 @@ function storeOptions(flags, env, config) {
     options.diskDir = path.resolve(flags['disk-dir'])
     delete options.redisUrl
     delete options.redisCluster
+    delete options.redisSentinel
   }
   if (flags['key-prefix'] !== undefined) options.keyPrefix = flags['key-prefix']
   if (flags['max-memory-bytes'] !== undefined) {
@@ -228,7 +230,7 @@ function storeOptions(flags, env, config) {
   if (config && config.cacheLife) {
     options.cacheLife = { ...options.cacheLife, ...config.cacheLife }
   }
-  if (!options.redisUrl && !options.redisCluster && !options.diskDir) {
+  if (!options.redisUrl && !options.redisCluster && !options.redisSentinel && !options.diskDir) {
     throw usageError(
       'no store: pass --redis-url or --disk-dir (or set TAGCACHE_REDIS_URL / TAGCACHE_DISK_DIR)',
     )
@@ -243,6 +245,10 @@ function storeOptions(flags, env, config) {
 /** One stderr line when the config's `withTagCache` names another store than the one used. */
 function noteConfigStore(store, options) {
   const describe = (o) => {
+    if (o.redisSentinel) {
+      const { name, sentinels = [] } = o.redisSentinel
+      return `Redis ${name} via sentinels ${sentinels.map(redactUrl).join(',')}`
+    }
     const redis = o.redisCluster ? o.redisCluster.join(',') : o.redisUrl
     if (redis) return `Redis ${redactUrl(redis)} (keyPrefix "${o.keyPrefix || 'tagcache'}")`
     if (o.diskDir) return `the disk dir ${path.resolve(o.diskDir)}`

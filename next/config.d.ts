@@ -2,7 +2,7 @@ import type { TagCacheOptions } from '../index'
 
 /**
  * Engine options for the Next.js handlers. `diskDir` defaults to
- * `<cwd>/<distDir>/cache/tagcache` when neither `redisUrl` nor `redisCluster` is given;
+ * `<cwd>/<distDir>/cache/tagcache` when none of `redisUrl`, `redisCluster`, `redisSentinel` is given;
  * `false` turns the disk tier off (memory only), a string moves it. An explicit `diskDir`
  * with Redis throws `ERR_INVALID_OPTIONS`.
  */

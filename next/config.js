@@ -13,7 +13,7 @@
  * The options are validated here, so a typo fails `next build` / `next start` at once with a
  * coded error instead of turning every request into a miss.
  *
- * Disk tier: without `redisUrl` / `redisCluster`, `diskDir` defaults to
+ * Disk tier: without `redisUrl` / `redisCluster` / `redisSentinel`, `diskDir` defaults to
  * `<cwd>/<distDir>/cache/tagcache` (a directory Next users already keep between builds), so a
  * restart finds the cache warm; `diskDir: false` turns it off, a string moves it.
  *
@@ -101,13 +101,13 @@ function withTagCache(nextConfig = {}, options = {}) {
  */
 function withDiskDir(engineOptions, nextConfig) {
   const { diskDir, ...rest } = engineOptions
-  const redis = rest.redisUrl !== undefined || rest.redisCluster !== undefined
+  const redis = ['redisUrl', 'redisCluster', 'redisSentinel'].some((k) => rest[k] !== undefined)
   if (diskDir === false) return rest
   if (redis) {
     if (diskDir !== undefined) {
       throw codedError(
         'ERR_INVALID_OPTIONS',
-        'diskDir cannot be combined with redisUrl / redisCluster: Redis is the shared tier',
+        'diskDir cannot be combined with redisUrl / redisCluster / redisSentinel: Redis is the shared tier',
       )
     }
     return rest

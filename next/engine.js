@@ -6,8 +6,8 @@
  * - `TAGCACHE_OPTIONS`: JSON of `TagCacheOptions` (including the app's `cacheLife`)
  * - `TAGCACHE_MAX_MEMORY_BYTES`: bound of the in-process store, bytes
  * - `TAGCACHE_KEY_PREFIX`: key namespace in a shared store
- * - `TAGCACHE_REDIS_URL`: Redis URL (shared store); it replaces the disk tier (the two cannot
- *   be combined), so any `diskDir` is dropped
+ * - `TAGCACHE_REDIS_URL`: Redis URL (shared store); it replaces the options' Redis
+ *   (`redisCluster`, `redisSentinel`) and the disk tier (the two cannot be combined)
  * - `TAGCACHE_DISK_DIR`: directory of the disk tier (`withTagCache` defaults it to
  *   `<distDir>/cache/tagcache`); `off`, `false` or empty: no disk tier (memory only)
  * - `TAGCACHE_MAX_DISK_BYTES`: bound of the disk tier, bytes (engine default 1 GiB)
@@ -46,9 +46,14 @@ function optionsFromEnv(env = process.env) {
     else options.diskDir = dir
   }
   if (env.TAGCACHE_KEY_PREFIX) options.keyPrefix = env.TAGCACHE_KEY_PREFIX
-  if (env.TAGCACHE_REDIS_URL) options.redisUrl = env.TAGCACHE_REDIS_URL
+  if (env.TAGCACHE_REDIS_URL) {
+    // The variable replaces whichever Redis the options name (the engine takes one).
+    delete options.redisCluster
+    delete options.redisSentinel
+    options.redisUrl = env.TAGCACHE_REDIS_URL
+  }
   // Redis wins over the (default-on) disk tier: the engine rejects the two together.
-  if (options.redisUrl || options.redisCluster) {
+  if (options.redisUrl || options.redisCluster || options.redisSentinel) {
     delete options.diskDir
     delete options.maxDiskBytes
   }

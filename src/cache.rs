@@ -25,7 +25,7 @@ use crate::entry::{EntryMeta, Freshness};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
 use crate::metrics::{Latencies, Op, Tier};
-use crate::options::{Options, Shared};
+use crate::options::{Options, Sentinel, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
@@ -162,20 +162,23 @@ impl<V: Payload> Cache<V> {
   /// Builds an engine whose "now" is `clock` (the binding anchors it to Next's clock).
   pub fn with_clock(options: Options, clock: Clock) -> Result<Self> {
     let timeout = Duration::try_from_secs_f64(options.timeout_ms / 1000.0).unwrap_or(Duration::MAX);
+    let redis = |url: Option<String>, cluster: Vec<String>, sentinel: Option<Sentinel>| {
+      RedisStore::new(RedisConfig {
+        url,
+        cluster,
+        sentinel,
+        tls: options.tls.clone(),
+        prefix: options.key_prefix.clone(),
+        timeout,
+      })
+    };
     let shared = match &options.shared {
       None => None,
-      Some(Shared::Redis { url }) => Some(RedisStore::new(RedisConfig {
-        url: Some(url.clone()),
-        cluster: Vec::new(),
-        prefix: options.key_prefix.clone(),
-        timeout,
-      })?),
-      Some(Shared::RedisCluster { nodes }) => Some(RedisStore::new(RedisConfig {
-        url: None,
-        cluster: nodes.clone(),
-        prefix: options.key_prefix.clone(),
-        timeout,
-      })?),
+      Some(Shared::Redis { url }) => Some(redis(Some(url.clone()), Vec::new(), None)?),
+      Some(Shared::RedisCluster { nodes }) => Some(redis(None, nodes.clone(), None)?),
+      Some(Shared::RedisSentinel(sentinel)) => {
+        Some(redis(None, Vec::new(), Some(sentinel.clone()))?)
+      }
     };
     let mut manifest = TagManifest::default();
     let mut disk_seq = 0;

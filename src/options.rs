@@ -5,12 +5,12 @@ use crate::input::Input;
 use crate::profile::Profiles;
 use crate::store::disk::DiskConfig;
 
-/// 128 MiB, the default bound of the memory store.
 /// `Number.MAX_SAFE_INTEGER`: the largest byte count a JS number states exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 /// The longest delay a JS timer takes (2^31 − 1 ms); longer time bounds are surely typos.
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 
+/// 128 MiB, the default bound of the memory store.
 pub const DEFAULT_MAX_MEMORY_BYTES: usize = 128 * 1024 * 1024;
 /// Store I/O timeout when none is given (ms).
 pub const DEFAULT_TIMEOUT_MS: f64 = 1000.0;
@@ -19,13 +19,15 @@ pub const DEFAULT_LOCAL_TTL_MS: f64 = 1000.0;
 /// Key prefix in a shared store when none is given.
 pub const DEFAULT_KEY_PREFIX: &str = "tagcache";
 
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 12] = [
   "cacheLife",
   "maxMemoryBytes",
   "keyPrefix",
   "timeoutMs",
   "redisUrl",
   "redisCluster",
+  "redisSentinel",
+  "tls",
   "localTtlMs",
   "diskDir",
   "maxDiskBytes",
@@ -39,6 +41,30 @@ pub const DEFAULT_MAX_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 pub enum Shared {
   Redis { url: String },
   RedisCluster { nodes: Vec<String> },
+  RedisSentinel(Sentinel),
+}
+
+/// `redisSentinel`: the primary named `name`, found through the `sentinels`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentinel {
+  pub name: String,
+  /// `redis://host:port` (or `rediss://`) of each sentinel.
+  pub sentinels: Vec<String>,
+  /// AUTH of the primary (and replicas) found through them.
+  pub username: Option<String>,
+  pub password: Option<String>,
+  /// AUTH of the sentinels themselves (else the sentinel URLs' own credentials).
+  pub sentinel_password: Option<String>,
+  pub db: i64,
+}
+
+/// `tls`: PEM bytes for `rediss://` connections, each given as PEM text or a file path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tls {
+  /// CA certificates to trust instead of the system's roots.
+  pub ca: Option<Vec<u8>>,
+  /// Client certificate and key (mutual TLS), both or neither.
+  pub cert_and_key: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Validated options.
@@ -50,6 +76,8 @@ pub struct Options {
   pub timeout_ms: f64,
   /// The shared store, if any; without one the memory store is the store.
   pub shared: Option<Shared>,
+  /// Certificates for `rediss://` connections (else the system's roots, no client cert).
+  pub tls: Option<Tls>,
   /// With a shared store: how long an in-process copy is served without asking it (ms).
   pub local_ttl_ms: f64,
   /// The disk tier behind the memory store (one machine), if any.
@@ -66,6 +94,7 @@ impl Default for Options {
       key_prefix: DEFAULT_KEY_PREFIX.to_string(),
       timeout_ms: DEFAULT_TIMEOUT_MS,
       shared: None,
+      tls: None,
       local_ttl_ms: DEFAULT_LOCAL_TTL_MS,
       disk: None,
       debug: false,
@@ -150,6 +179,12 @@ impl Options {
       }
     }
     options.shared = parse_shared(input)?;
+    options.tls = parse_tls(input.field("tls"))?;
+    if options.tls.is_some() && !uses_tls(options.shared.as_ref()) {
+      return Err(invalid(
+        "tls is given but no Redis URL is rediss://: the certificates would never be used".into(),
+      ));
+    }
     options.disk = parse_disk(input)?;
     options.debug = match input.field("debug") {
       v if v.is_nullish() => crate::trace::enabled_by_env(),
@@ -232,11 +267,165 @@ fn parse_shared(input: &Input) -> Result<Option<Shared>> {
       )))
     }
   };
-  Ok(match (url, cluster) {
-    (_, Some(nodes)) => Some(Shared::RedisCluster { nodes }),
-    (Some(url), None) => Some(Shared::Redis { url }),
-    (None, None) => None,
+  let sentinel = parse_sentinel(input.field("redisSentinel"))?;
+  let given = [url.is_some(), cluster.is_some(), sentinel.is_some()];
+  if given.iter().filter(|g| **g).count() > 1 {
+    return Err(invalid(
+      "give one of redisUrl, redisCluster and redisSentinel, not several".into(),
+    ));
+  }
+  Ok(match (url, cluster, sentinel) {
+    (_, Some(nodes), _) => Some(Shared::RedisCluster { nodes }),
+    (_, _, Some(sentinel)) => Some(Shared::RedisSentinel(sentinel)),
+    (Some(url), None, None) => Some(Shared::Redis { url }),
+    (None, None, None) => None,
   })
+}
+
+/// Whether any connection of `shared` is TLS (`rediss://`).
+fn uses_tls(shared: Option<&Shared>) -> bool {
+  let secure = |url: &String| url.starts_with("rediss://");
+  match shared {
+    None => false,
+    Some(Shared::Redis { url }) => secure(url),
+    Some(Shared::RedisCluster { nodes }) => nodes.iter().any(secure),
+    Some(Shared::RedisSentinel(s)) => s.sentinels.iter().any(secure),
+  }
+}
+
+/// `redisSentinel: { name, sentinels, username?, password?, sentinelPassword?, db? }`.
+fn parse_sentinel(value: &Input) -> Result<Option<Sentinel>> {
+  const FIELDS: [&str; 6] = [
+    "name",
+    "sentinels",
+    "username",
+    "password",
+    "sentinelPassword",
+    "db",
+  ];
+  let fields = match value {
+    v if v.is_nullish() => return Ok(None),
+    Input::Object(fields) => fields,
+    v => {
+      return Err(invalid(format!(
+        "redisSentinel must be {{ name, sentinels: ['redis://host:26379', …] }}, got {}",
+        v.type_name()
+      )))
+    }
+  };
+  if let Some((key, _)) = fields.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
+    return Err(invalid(format!(
+      "unknown redisSentinel field {key:?}; known fields: {}",
+      FIELDS.join(", ")
+    )));
+  }
+  let name = match value.field("name") {
+    Input::String(s) if !s.is_empty() => s.clone(),
+    v => {
+      return Err(invalid(format!(
+        "redisSentinel.name must be the primary's name in the sentinel config (e.g. \"mymaster\"), got {}",
+        v.describe()
+      )))
+    }
+  };
+  let sentinels = match value.field("sentinels") {
+    Input::Array(items) if !items.is_empty() => items
+      .iter()
+      .map(|item| match item {
+        Input::String(s) if !s.is_empty() => Ok(s.clone()),
+        other => Err(invalid(format!(
+          "redisSentinel.sentinels must hold redis://host:port URL strings, got {}",
+          other.describe()
+        ))),
+      })
+      .collect::<Result<Vec<_>>>()?,
+    v => {
+      return Err(invalid(format!(
+        "redisSentinel.sentinels must be a non-empty array of redis://host:port URLs, got {}",
+        v.type_name()
+      )))
+    }
+  };
+  let text = |field: &str| match value.field(field) {
+    v if v.is_nullish() => Ok(None),
+    Input::String(s) => Ok(Some(s.clone())),
+    v => Err(invalid(format!(
+      "redisSentinel.{field} must be a string, got {}",
+      v.type_name()
+    ))),
+  };
+  let db = match value.field("db") {
+    v if v.is_nullish() => 0,
+    Input::Number(n) if (0.0..=1_000_000.0).contains(n) && n.fract() == 0.0 => *n as i64,
+    v => {
+      return Err(invalid(format!(
+        "redisSentinel.db must be a database number from 0, got {}",
+        v.describe()
+      )))
+    }
+  };
+  Ok(Some(Sentinel {
+    name,
+    sentinels,
+    username: text("username")?,
+    password: text("password")?,
+    sentinel_password: text("sentinelPassword")?,
+    db,
+  }))
+}
+
+/// `tls: { ca?, cert?, key? }`, each PEM text or the path of a PEM file (read now, so a
+/// wrong path is an error at start, not a failure at the first request).
+fn parse_tls(value: &Input) -> Result<Option<Tls>> {
+  const FIELDS: [&str; 3] = ["ca", "cert", "key"];
+  let fields = match value {
+    v if v.is_nullish() => return Ok(None),
+    Input::Object(fields) => fields,
+    v => {
+      return Err(invalid(format!(
+        "tls must be {{ ca?, cert?, key? }} (PEM text or file paths), got {}",
+        v.type_name()
+      )))
+    }
+  };
+  if let Some((key, _)) = fields.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
+    return Err(invalid(format!(
+      "unknown tls field {key:?}; known fields: {} (the server name checked is the URL's host)",
+      FIELDS.join(", ")
+    )));
+  }
+  let pem = |field: &str| -> Result<Option<Vec<u8>>> {
+    match value.field(field) {
+      v if v.is_nullish() => Ok(None),
+      Input::String(s) if s.trim_start().starts_with("-----BEGIN") => {
+        Ok(Some(s.as_bytes().to_vec()))
+      }
+      Input::String(path) if !path.is_empty() => match std::fs::read(path) {
+        Ok(bytes)
+          if bytes.starts_with(b"-----BEGIN") || bytes.windows(10).any(|w| w == b"-----BEGIN") =>
+        {
+          Ok(Some(bytes))
+        }
+        Ok(_) => Err(invalid(format!("tls.{field}: {path} is not a PEM file"))),
+        Err(err) => Err(invalid(format!("tls.{field}: cannot read {path}: {err}"))),
+      },
+      v => Err(invalid(format!(
+        "tls.{field} must be PEM text or the path of a PEM file, got {}",
+        v.describe()
+      ))),
+    }
+  };
+  let ca = pem("ca")?;
+  let cert_and_key = match (pem("cert")?, pem("key")?) {
+    (Some(cert), Some(key)) => Some((cert, key)),
+    (None, None) => None,
+    _ => {
+      return Err(invalid(
+        "tls.cert and tls.key go together (a client certificate and its key)".into(),
+      ))
+    }
+  };
+  Ok(Some(Tls { ca, cert_and_key }))
 }
 
 #[cfg(test)]

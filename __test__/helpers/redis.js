@@ -153,6 +153,69 @@ async function startCluster() {
   }
 }
 
+/**
+ * A primary, one replica and one sentinel (quorum 1) watching it as `mymaster`:
+ * `{ primary, replica, sentinel: { port, url, cli }, primaryPort(), stop }`. `primaryPort()`
+ * asks the sentinel where the primary is now.
+ */
+async function startSentinelGroup(name = 'mymaster') {
+  const started = []
+  let child
+  let dir
+  try {
+    const primary = await startRedis()
+    started.push(primary)
+    const replica = await startRedis(['--replicaof', '127.0.0.1', String(primary.port)])
+    started.push(replica)
+    const port = await freePort()
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tagcache-sentinel-'))
+    const conf = path.join(dir, 'sentinel.conf')
+    fs.writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        '',
+      ].join('\n'),
+    )
+    child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
+    process.once('exit', () => child.kill('SIGKILL'))
+    await waitForPing(port, undefined, child)
+    const cli = (...args) => redisCli(port, undefined, ...args)
+    const primaryPort = () =>
+      Number(cli('SENTINEL', 'get-master-addr-by-name', name).split('\n')[1])
+    // Ready once the replica is in sync and the sentinel knows it (a failover needs both).
+    const deadline = Date.now() + 20_000
+    while (
+      !replica.cli('INFO', 'replication').includes('master_link_status:up') ||
+      !cli('SENTINEL', 'replicas', name).includes(String(replica.port))
+    ) {
+      if (Date.now() > deadline) throw new Error('the sentinel group did not become ready')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return {
+      primary,
+      replica,
+      sentinel: { port, url: `redis://127.0.0.1:${port}`, cli },
+      primaryPort,
+      async stop() {
+        child.kill('SIGKILL')
+        await Promise.all(started.map((r) => r.stop()))
+        fs.rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  } catch (err) {
+    if (child) child.kill('SIGKILL')
+    await Promise.all(started.map((r) => r.stop()))
+    if (dir) fs.rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+}
+
 /** Commands the tests themselves send to look: left out of `delta`. */
 const OBSERVER_COMMANDS = new Set(['info', 'pttl', 'ping'])
 
@@ -166,4 +229,4 @@ function delta(before, after) {
   return out
 }
 
-module.exports = { startRedis, startCluster, delta }
+module.exports = { startRedis, startCluster, startSentinelGroup, delta }

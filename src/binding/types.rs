@@ -57,8 +57,17 @@ pub struct TagCacheOptions {
   /// Redis URL: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. Entries
   /// and tags then live in Redis, shared by every instance.
   pub redis_url: Option<String>,
-  /// Redis Cluster seed nodes (`redis://host:port` each); takes precedence over `redisUrl`.
+  /// Redis Cluster seed nodes (`redis://host:port` each). Give one of `redisUrl`,
+  /// `redisCluster` and `redisSentinel`.
   pub redis_cluster: Option<Vec<String>>,
+  /// Redis behind Sentinel: the primary named `name`, looked up through `sentinels`, and
+  /// looked up again after an outage or a `READONLY` answer, so a failover is followed.
+  pub redis_sentinel: Option<RedisSentinelOptions>,
+  /// Certificates for `rediss://` connections (node, cluster, or primary and sentinels
+  /// behind Sentinel); without it the system's roots are trusted and no client certificate
+  /// is sent. The server name checked is the URL's host. `ERR_INVALID_OPTIONS` when no URL
+  /// is `rediss://`, a file cannot be read or is not PEM, or `cert` comes without `key`.
+  pub tls: Option<TlsOptions>,
   /// With Redis: how long, in **ms**, an in-process copy of an entry is served without
   /// asking Redis (default 1000; 0 turns the in-process tier off). Tag revalidations are
   /// seen at once regardless: this bounds only how long a newer version of an entry written
@@ -69,7 +78,7 @@ pub struct TagCacheOptions {
   /// Every process that opens the same directory shares its entries and tags, as instances
   /// sharing Redis do. Created if missing; a directory that cannot be written makes the
   /// engine run in memory (`storage === 'memory'`, one line on stderr), never throw.
-  /// Cannot be combined with `redisUrl` / `redisCluster` (`ERR_INVALID_OPTIONS`). `false`:
+  /// Cannot be combined with `redisUrl` / `redisCluster` / `redisSentinel` (`ERR_INVALID_OPTIONS`). `false`:
   /// none. The Next.js handlers default it to `<distDir>/cache/tagcache` without Redis.
   #[napi(ts_type = "string | false")]
   pub disk_dir: Option<String>,
@@ -81,6 +90,36 @@ pub struct TagCacheOptions {
   /// tag, or by time; absent), the tier (memory, disk, redis) and µs. Default: on when
   /// `TAGCACHE_DEBUG` or Next's `NEXT_PRIVATE_DEBUG_CACHE` is set (not `0` / `false`).
   pub debug: Option<bool>,
+}
+
+/// `redisSentinel`: where Sentinel is, and the primary to ask it for.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct RedisSentinelOptions {
+  /// The primary's name in the sentinels' config (`sentinel monitor <name> …`).
+  pub name: String,
+  /// The sentinels, `redis://host:26379` each (`rediss://`: TLS to the sentinels and to the
+  /// primary; credentials in a URL authenticate to the sentinels).
+  pub sentinels: Vec<String>,
+  /// ACL user of the primary.
+  pub username: Option<String>,
+  /// Password of the primary (`requirepass` / ACL).
+  pub password: Option<String>,
+  /// Password of the sentinels, when not in their URLs.
+  pub sentinel_password: Option<String>,
+  /// Database number on the primary (default 0).
+  pub db: Option<f64>,
+}
+
+/// `tls`: each field PEM text (`-----BEGIN …`) or the path of a PEM file, read at
+/// construction.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct TlsOptions {
+  /// CA certificate(s) to trust instead of the system's roots (a private CA).
+  pub ca: Option<String>,
+  /// Client certificate, for servers that require one (`tls-auth-clients yes`); with `key`.
+  pub cert: Option<String>,
+  /// The client certificate's private key.
+  pub key: Option<String>,
 }
 
 /// `set`'s metadata. Give either `profile` or explicit `stale` / `revalidate` / `expire`

@@ -34,12 +34,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::io::tcp::TcpSettings;
-use redis::{FromRedisValue, IntoConnectionInfo, Pipeline, RedisResult};
-use tokio::sync::OnceCell;
+use redis::{FromRedisValue, Pipeline, RedisResult};
+
+use super::redis_connect::{self, Client, Conn};
+pub use super::redis_connect::{redact, RedisConfig};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::tags::{LogPos, TagWrite};
@@ -59,38 +58,12 @@ fn glob_escape(key: &str) -> String {
 /// Stream entries kept for catching up; an instance further behind reloads the whole hash.
 const LOG_MAX_LEN: usize = 100_000;
 /// How long calls fail fast after Redis stopped answering, before one probes again (ms).
-const BACK_OFF_MS: u64 = 1000;
+pub const BACK_OFF_MS: u64 = 1000;
 /// Longest time `tags_changed` says "no" without a pull (ms): the bound on how late a change
 /// is seen if its message is lost while the subscription still looks live.
 pub const PULL_EVERY_MS: u64 = 1000;
 /// How often the subscriber pings its connection, so a dead one is noticed and replaced.
 const WATCH_PING_MS: u64 = 5000;
-
-/// Where and how to reach Redis.
-#[derive(Debug, Clone)]
-pub struct RedisConfig {
-  /// `redis://` / `rediss://` URL of a single node (or of the first cluster seed).
-  pub url: Option<String>,
-  /// Cluster seed nodes; when non-empty the cluster client is used.
-  pub cluster: Vec<String>,
-  /// Key prefix (`P` above).
-  pub prefix: String,
-  /// Timeout of one command.
-  pub timeout: Duration,
-}
-
-#[derive(Clone)]
-enum Conn {
-  Single(ConnectionManager),
-  Cluster(ClusterConnection),
-}
-
-// One per engine: the size difference does not matter.
-#[allow(clippy::large_enum_variant)]
-enum Client {
-  Single(redis::Client),
-  Cluster(redis::cluster::ClusterClient),
-}
 
 /// A stream position, `ms-seq`, as the engine orders tag writes.
 pub type LogId = LogPos;
@@ -148,7 +121,9 @@ impl Failure {
       || err.is_timeout()
       || matches!(
         err.kind(),
-        ErrorKind::ClusterConnectionNotFound | ErrorKind::AuthenticationFailed
+        ErrorKind::ClusterConnectionNotFound
+          | ErrorKind::AuthenticationFailed
+          | ErrorKind::InvalidClientConfig
       );
     if unreachable {
       return Failure::Outage(err.to_string());
@@ -195,11 +170,15 @@ struct Watch {
 static WATCHES: Mutex<Vec<Weak<Watch>>> = Mutex::new(Vec::new());
 
 pub struct RedisStore {
-  client: Client,
-  /// Where the subscriber connects: the node, or each cluster seed in turn.
+  client: Arc<Client>,
+  /// Where the subscriber connects: the node, or each cluster seed in turn (none behind
+  /// Sentinel: it asks the sentinels).
   watch_clients: Vec<redis::Client>,
   watch: Arc<Watch>,
-  conn: OnceCell<Conn>,
+  /// The connection, once opened; dropped behind Sentinel after an outage or `READONLY`,
+  /// so the next call asks for the (new) primary.
+  conn: Mutex<Option<Conn>>,
+  connecting: tokio::sync::Mutex<()>,
   prefix: String,
   tags_key: String,
   log_key: String,
@@ -218,25 +197,8 @@ pub struct RedisStore {
   policy_checked: AtomicBool,
 }
 
-/// `redis://user:secret@host:6379/0` → `redis://host:6379/0`: credentials never reach a log.
-pub fn redact(url: &str) -> String {
-  match url.split_once("://") {
-    Some((scheme, rest)) => {
-      let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-      format!("{scheme}://{host}")
-    }
-    None => "(unparsable URL)".into(),
-  }
-}
-
 fn store_error(what: &str, err: impl std::fmt::Display) -> Error {
   Error::new(ErrorCode::Store, format!("{what}: {err}"))
-}
-
-/// `TCP_NODELAY`, as every Redis client sets it: the redis crate leaves Nagle on, which can
-/// hold a small command back until the previous segment is acknowledged.
-fn tcp_settings() -> TcpSettings {
-  TcpSettings::default().set_nodelay(true)
 }
 
 fn now_ms() -> u64 {
@@ -250,41 +212,7 @@ impl RedisStore {
   /// Validates the configuration; connects lazily, on first use.
   /// Errors: `ERR_INVALID_OPTIONS` for a URL that does not parse (credentials redacted).
   pub fn new(config: RedisConfig) -> Result<Self> {
-    let invalid = |what: &str, url: &str, err: &dyn std::fmt::Display| {
-      Error::new(
-        ErrorCode::InvalidOptions,
-        format!("{what} {} is not a valid Redis URL: {err}", redact(url)),
-      )
-    };
-    let open = |what: &str, url: &str| {
-      let info = url
-        .into_connection_info()
-        .map_err(|e| invalid(what, url, &e))?
-        .set_tcp_settings(tcp_settings());
-      redis::Client::open(info).map_err(|e| invalid(what, url, &e))
-    };
-    let mut watch_clients = Vec::new();
-    let (client, location) = if config.cluster.is_empty() {
-      let url = config.url.clone().unwrap_or_default();
-      let client = open("redisUrl", &url)?;
-      watch_clients.push(client.clone());
-      (Client::Single(client), redact(&url))
-    } else {
-      for url in &config.cluster {
-        watch_clients.push(open("redisCluster", url)?);
-      }
-      let client = redis::cluster::ClusterClientBuilder::new(config.cluster.clone())
-        .connection_timeout(config.timeout)
-        .response_timeout(config.timeout)
-        .tcp_settings(tcp_settings())
-        .build()
-        .map_err(|e| invalid("redisCluster", &config.cluster[0], &e))?;
-      let nodes: Vec<String> = config.cluster.iter().map(|u| redact(u)).collect();
-      (
-        Client::Cluster(client),
-        format!("cluster {}", nodes.join(", ")),
-      )
-    };
+    let (client, watch_clients, location) = redis_connect::build(&config)?;
     ensure_crypto_provider();
     let p = &config.prefix;
     let watch = Arc::new(Watch {
@@ -302,10 +230,11 @@ impl RedisStore {
       watches.push(Arc::downgrade(&watch));
     }
     Ok(RedisStore {
-      client,
+      client: Arc::new(client),
       watch_clients,
       watch,
-      conn: OnceCell::new(),
+      conn: Mutex::new(None),
+      connecting: tokio::sync::Mutex::new(()),
       prefix: p.clone(),
       tags_key: format!("{{{p}}}:tags"),
       log_key: format!("{{{p}}}:tags:log"),
@@ -326,23 +255,23 @@ impl RedisStore {
   }
 
   async fn connect(&self) -> RedisResult<Conn> {
-    let conn = self
-      .conn
-      .get_or_try_init(|| async {
-        match &self.client {
-          Client::Single(client) => {
-            let config = ConnectionManagerConfig::new()
-              .set_connection_timeout(Some(self.timeout))
-              .set_response_timeout(Some(self.timeout))
-              .set_number_of_retries(2)
-              .set_max_delay(Duration::from_millis(BACK_OFF_MS));
-            ConnectionManager::new_lazy_with_config(client.clone(), config).map(Conn::Single)
-          }
-          Client::Cluster(client) => client.get_async_connection().await.map(Conn::Cluster),
-        }
-      })
-      .await?;
-    Ok(conn.clone())
+    if let Some(conn) = self.conn.lock().as_ref() {
+      return Ok(conn.clone());
+    }
+    let _one = self.connecting.lock().await;
+    if let Some(conn) = self.conn.lock().as_ref() {
+      return Ok(conn.clone());
+    }
+    let conn = redis_connect::open(&self.client, self.timeout).await?;
+    *self.conn.lock() = Some(conn.clone());
+    Ok(conn)
+  }
+
+  /// Behind Sentinel, the primary may have moved: the next call asks again.
+  fn primary_may_have_moved(&self) {
+    if matches!(*self.client, Client::Sentinel(_)) {
+      *self.conn.lock() = None;
+    }
   }
 
   /// Runs one command or pipeline with the timeout and the outage back-off. `what` names
@@ -371,6 +300,7 @@ impl RedisStore {
     };
     match failure {
       Failure::Outage(reason) => {
+        self.primary_may_have_moved();
         self.down_until_ms.store(now_ms() + BACK_OFF_MS, Relaxed);
         if !self.down.swap(true, Relaxed) {
           eprintln!(
@@ -384,6 +314,9 @@ impl RedisStore {
         ))
       }
       Failure::Command { code, message } => {
+        if code == "READONLY" {
+          self.primary_may_have_moved();
+        }
         self.up();
         let first = {
           let mut seen = self.command_errors.lock();
@@ -757,6 +690,7 @@ impl RedisStore {
       return;
     }
     runtime.spawn(watch_tags(
+      self.client.clone(),
       self.watch_clients.clone(),
       self.watch.clone(),
       self.changed_channel.clone(),
@@ -929,6 +863,7 @@ impl Drop for RedisStore {
 /// until a new subscription is confirmed, which marks it dirty again (messages may have been
 /// missed meanwhile). On a cluster it tries each seed node in turn.
 async fn watch_tags(
+  target: Arc<Client>,
   clients: Vec<redis::Client>,
   watch: Arc<Watch>,
   channel: String,
@@ -937,9 +872,10 @@ async fn watch_tags(
   let mut next = 0;
   let mut delay = 100;
   while !watch.closed.load(SeqCst) {
-    let client = &clients[next % clients.len()];
+    let attempt = next;
     next += 1;
     let subscribed = tokio::time::timeout(timeout, async {
+      let client = redis_connect::subscriber(&target, &clients, attempt).await?;
       let mut pubsub = client.get_async_pubsub().await?;
       pubsub.subscribe(&channel).await?;
       Ok::<_, redis::RedisError>(pubsub)
