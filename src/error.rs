@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// The stable error codes of DESIGN.md ("Errors and bad input").
+/// The stable error codes (the README's "Errors" table lists them for users).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
   /// A tag that is not a non-empty string.

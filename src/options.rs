@@ -107,9 +107,9 @@ fn invalid(message: String) -> Error {
 }
 
 impl Options {
-  /// Parses `{ cacheLife?, maxMemoryBytes?, keyPrefix?, timeoutMs? }`. Unknown keys are an
-  /// error (a typo must not silently fall back to a default). Errors: `ERR_INVALID_OPTIONS`,
-  /// `ERR_INVALID_CACHE_LIFE`.
+  /// Parses `TagCacheOptions` (the `KNOWN` keys above: profiles, bounds, Redis, TLS, the
+  /// disk tier, debug). Unknown keys are an error (a typo must not silently fall back to a
+  /// default). Errors: `ERR_INVALID_OPTIONS`, `ERR_INVALID_CACHE_LIFE`.
   pub fn parse(input: &Input) -> Result<Options> {
     let fields = match input {
       Input::Undefined | Input::Null => {

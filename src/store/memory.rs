@@ -13,8 +13,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// the map slot. An estimate, so that many tiny entries still count.
 pub const ENTRY_OVERHEAD: usize = 96;
 
-/// A stored value. The binding stores the JS `Buffer` it was given (no copy); tests store
-/// `Vec<u8>`. Values read back from a shared store are built from their bytes.
+/// A stored value. The binding stores a copy of the bytes `set` was given (`JsBuffer`);
+/// tests store `Vec<u8>`. Values read back from a shared store are built from their bytes.
 pub trait Payload: Send + Sync + 'static {
   fn byte_len(&self) -> usize;
   /// Calls `f` with the bytes (to encode them for a shared store).
