@@ -16,3 +16,48 @@ test('without a binary for the platform, the error says what to do', () => {
   expect(result.stderr).toMatch(/NAPI_RS_NATIVE_LIBRARY_PATH/)
   expect(result.stderr).toMatch(/ERR_TAGCACHE_NO_BINARY/)
 })
+
+describe('what the binding reads from JS memory', () => {
+  const { TagCache, SoftTags } = require('..')
+  const now = () => performance.timeOrigin + performance.now()
+
+  // `get` / `peek` take a SoftTags by napi-rs's class-instance conversion (napi_unwrap, then
+  // the class's type tag). If that check went away, another class's instance would be read
+  // as a SoftTags: garbage tags or a crash, not this.
+  test('only a real SoftTags instance is read as one', async () => {
+    const cache = new TagCache()
+    await cache.set('k', Buffer.from('v'), { timestamp: now() - 1000 })
+    await cache.revalidatePath('/blog')
+    const made = cache.softTags(['_N_T_/blog'])
+    expect(made).toBeInstanceOf(SoftTags)
+    expect(cache.peek('k', made)).toBeNull()
+    expect(await cache.get('k', made)).toBeNull()
+    const others = [
+      new TagCache(), // wrapped, another class's type tag
+      Object.create(SoftTags.prototype), // the prototype, not wrapped
+      new Proxy(made, {}), // not the wrapped object itself
+      { tags: ['_N_T_/blog'] },
+    ]
+    for (const other of others) {
+      expect(cache.peek('k', other)).not.toBeNull()
+      expect(await cache.get('k', other)).not.toBeNull()
+    }
+    expect(() => new SoftTags()).toThrow()
+  })
+
+  test('bytes are copied from any Uint8Array view, shared memory included', async () => {
+    const cache = new TagCache()
+    const backing = new ArrayBuffer(16)
+    new Uint8Array(backing).set([...Array(16).keys()])
+    await cache.set('view', new Uint8Array(backing, 4, 3))
+    expect([...cache.peek('view').value]).toEqual([4, 5, 6])
+    const shared = new Uint8Array(new SharedArrayBuffer(8))
+    shared.set([9, 8, 7, 6, 5, 4, 3, 2])
+    await cache.set('shared', shared.subarray(2))
+    expect([...cache.peek('shared').value]).toEqual([7, 6, 5, 4, 3, 2])
+    await cache.set('chunks', [Buffer.from([1]), shared.subarray(0, 2), new Uint8Array(0)])
+    expect([...cache.peek('chunks').value]).toEqual([1, 9, 8])
+    shared[0] = 0 // the store kept a copy
+    expect([...cache.peek('chunks').value]).toEqual([1, 9, 8])
+  })
+})

@@ -20,20 +20,27 @@ pub fn opt_input(value: Option<&Unknown>) -> Result<Input> {
   value.map_or(Ok(Input::Undefined), to_input)
 }
 
+// `cast` requires that the value has the type converted to: each arm has read it with
+// `get_type` (or `is_array`). `value` is a value of the current call, on its JS thread.
 fn convert(value: &Unknown, depth: usize) -> Result<Input> {
   Ok(match value.get_type()? {
     ValueType::Undefined => Input::Undefined,
     ValueType::Null => Input::Null,
+    // SAFETY: a boolean (`get_type`).
     ValueType::Boolean => Input::Bool(unsafe { value.cast::<bool>()? }),
+    // SAFETY: a number (`get_type`).
     ValueType::Number => Input::Number(unsafe { value.cast::<f64>()? }),
     ValueType::String => Input::String(match js_string(value) {
       Some(s) => s,
+      // SAFETY: a string (`get_type`).
       None => unsafe { value.cast::<String>()? },
     }),
     ValueType::Object if depth >= MAX_DEPTH => Input::Other("object nested too deeply"),
     ValueType::Object => {
+      // SAFETY: an object (`get_type`).
       let object: Object = unsafe { value.cast()? };
       if object.is_array()? {
+        // SAFETY: an array (`is_array`).
         let array: Array = unsafe { value.cast()? };
         if array.len() > MAX_ITEMS {
           return Ok(Input::Other("array longer than 1048576 items"));
@@ -75,6 +82,8 @@ pub fn js_string(value: &Unknown) -> Option<String> {
   let raw = value.value();
   let mut buf = [0u8; 256];
   let mut written = 0usize;
+  // SAFETY: `raw` is a value of the current call, on its JS thread; napi writes at most
+  // `buf.len() - 1` bytes and a NUL into `buf`, and the count (NUL excluded) to `written`.
   let status = unsafe {
     sys::napi_get_value_string_utf8(
       raw.env,
@@ -89,8 +98,11 @@ pub fn js_string(value: &Unknown) -> Option<String> {
   }
   // V8 never splits a character, so 4 spare bytes mean nothing was cut off.
   if written + 4 < buf.len() {
+    // SAFETY: napi writes UTF-8 (Node replaces lone surrogates: `REPLACE_INVALID_UTF8`),
+    // whole characters only; napi-rs's own `String` conversion relies on the same.
     return Some(unsafe { String::from_utf8_unchecked(buf[..written].to_vec()) });
   }
+  // SAFETY: the napi call above succeeded, so `value` is a string, as `cast` requires.
   unsafe { value.cast::<String>() }.ok()
 }
 
@@ -99,6 +111,8 @@ pub fn js_string(value: &Unknown) -> Option<String> {
 pub fn number_input(value: &Unknown) -> Result<Input> {
   let raw = value.value();
   let mut n = 0f64;
+  // SAFETY: `raw` is a value of the current call on its JS thread; `n` is an out pointer
+  // napi writes only when `raw` is a number (else it returns `napi_number_expected`).
   if unsafe { sys::napi_get_value_double(raw.env, raw.value, &mut n) } == sys::Status::napi_ok {
     return Ok(Input::Number(n));
   }

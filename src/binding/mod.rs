@@ -1,5 +1,10 @@
 //! The napi binding: the only code that touches napi types. Each `#[napi]` item is a thin
 //! door onto the plain-Rust engine in `crate::cache`.
+//!
+//! Each `unsafe` block here states what it relies on in a `// SAFETY:` comment (clippy
+//! enforces it); napi calls run only on the JS thread, checked where it is not given.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod convert;
 mod error;

@@ -2,13 +2,14 @@
 //! become one JS `Buffer` on the first hit and stay that same Buffer for every later hit.
 
 use std::ptr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use napi::bindgen_prelude::*;
 use napi::{check_status, sys, JsValue};
 use parking_lot::Mutex;
 
-use super::js_ref::JsRef;
+use super::js_ref::{JsHome, JsRef};
 use crate::store::Payload;
 
 /// An entry's bytes: Rust-owned until the first hit hands them to JS as an external Buffer
@@ -29,35 +30,38 @@ impl JsBuffer {
   /// here without an intermediate JS Buffer). `Ok(None)` for anything else.
   pub fn from_js(value: &Unknown) -> Result<Option<Self>> {
     let raw = value.value();
-    if let Some(bytes) = uint8_bytes(raw.env, raw.value)? {
-      return Ok(Some(Self::from_bytes(bytes.to_vec())));
+    let mut bytes = Vec::new();
+    if append_uint8(raw.env, raw.value, &mut bytes)? {
+      return Ok(Some(Self::from_bytes(bytes)));
     }
     let mut is_array = false;
+    // SAFETY: `raw` is a value of the current call, on its JS thread (napi calls our
+    // methods there); `is_array` is an out pointer napi writes once.
     check_status!(unsafe { sys::napi_is_array(raw.env, raw.value, &mut is_array) })?;
     if !is_array {
       return Ok(None);
     }
     let mut count = 0u32;
+    // SAFETY: as above; `raw` is an array (checked), `count` an out pointer.
     check_status!(unsafe { sys::napi_get_array_length(raw.env, raw.value, &mut count) })?;
     // Each chunk is copied before the next element is read: reading one may run a getter
     // that detaches or rewrites an earlier chunk's memory.
-    let mut joined = Vec::new();
     for i in 0..count {
       let mut item = ptr::null_mut();
       // SAFETY: `raw` is a live array on the JS thread during this call; `item` is an out
       // pointer napi writes one value to.
       check_status!(unsafe { sys::napi_get_element(raw.env, raw.value, i, &mut item) })?;
-      match uint8_bytes(raw.env, item)? {
-        Some(bytes) => joined.extend_from_slice(bytes),
-        None => return Ok(None),
+      if !append_uint8(raw.env, item, &mut bytes)? {
+        return Ok(None);
       }
     }
-    Ok(Some(Self::from_bytes(joined)))
+    Ok(Some(Self::from_bytes(bytes)))
   }
 
   /// The entry's Buffer, the same JS object on every call (made from the bytes, without a
-  /// copy, on the first). JS thread only.
-  pub fn to_js(&self, env: &Env) -> Result<Buffer> {
+  /// copy, on the first). Errs, changing nothing, off `home`'s JS thread.
+  pub fn to_js(&self, home: &JsHome, env: &Env) -> Result<Buffer> {
+    home.check(env)?;
     let mut guard = self.buffer.lock();
     let Some(taken) = guard.take() else {
       drop(guard);
@@ -66,8 +70,12 @@ impl JsBuffer {
       };
       return Object::from_raw(env.raw(), fresh.value(env)?).get_named_property("value");
     };
+    // SAFETY: `env` is the current call's env on its JS thread (checked above); this hands
+    // `taken` to JS: an external Buffer over its bytes, or the JS Buffer it referenced.
     let raw = unsafe { Buffer::to_napi_value(env.raw(), taken)? };
+    // SAFETY: `raw` is that Buffer, a value of this call; this references it, to keep it.
     *guard = Some(unsafe { Buffer::from_napi_value(env.raw(), raw)? });
+    // SAFETY: as above, a second reference, for the caller.
     unsafe { Buffer::from_napi_value(env.raw(), raw) }
   }
 
@@ -77,7 +85,8 @@ impl JsBuffer {
   }
 
   /// Caches the fresh-hit object (the first one wins) and lets go of the Buffer, which the
-  /// object holds. JS thread only.
+  /// object holds. Safe on any thread: `entry` was made on the JS thread (`JsRef::new`
+  /// checks), and a `JsRef` or a Buffer drops safely anywhere.
   pub fn keep_fresh_entry(&self, entry: JsRef) {
     if self.fresh_entry.set(entry).is_ok() {
       *self.buffer.lock() = None;
@@ -85,16 +94,17 @@ impl JsBuffer {
   }
 }
 
-/// The bytes a Uint8Array (Buffers are) views; `None` for anything else. The slice is valid
-/// while the JS value is, that is during the current call.
-fn uint8_bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Result<Option<&'a [u8]>> {
+/// Appends the bytes a Uint8Array (Buffers are) views to `out`; `false` (nothing appended)
+/// for anything else. Copied at once: no JS runs between reading the view and the copy.
+fn append_uint8(env: sys::napi_env, value: sys::napi_value, out: &mut Vec<u8>) -> Result<bool> {
   let mut is_typed_array = false;
   check_status!(
+    // SAFETY: `value` is a value of the current call on its JS thread; out pointer.
     unsafe { sys::napi_is_typedarray(env, value, &mut is_typed_array) },
     "Failed to check for a typed array"
   )?;
   if !is_typed_array {
-    return Ok(None);
+    return Ok(false);
   }
   let mut kind = 0;
   let mut length = 0usize;
@@ -102,6 +112,7 @@ fn uint8_bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Result<Option<
   let mut array_buffer = ptr::null_mut();
   let mut offset = 0usize;
   check_status!(
+    // SAFETY: `value` is a typed array (checked) of the current call; out pointers.
     unsafe {
       sys::napi_get_typedarray_info(
         env,
@@ -116,15 +127,32 @@ fn uint8_bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Result<Option<
     "Failed to read the Buffer's typed array info"
   )?;
   if kind != sys::TypedarrayType::uint8_array {
-    return Ok(None);
+    return Ok(false);
   }
   if length == 0 || data.is_null() {
-    return Ok(Some(&[]));
+    return Ok(true);
   }
-  // `data` already points at the view's first byte (offset applied).
-  Ok(Some(unsafe {
-    std::slice::from_raw_parts(data.cast::<u8>(), length)
-  }))
+  // A SharedArrayBuffer (napi_is_arraybuffer says false for one) may be written by another
+  // thread while it is copied.
+  let mut unshared = false;
+  check_status!(
+    // SAFETY: `array_buffer` is the view's buffer, a value of this call; out pointer.
+    unsafe { sys::napi_is_arraybuffer(env, array_buffer, &mut unshared) },
+    "Failed to check for an ArrayBuffer"
+  )?;
+  if unshared {
+    // SAFETY: `data` points at the view's first byte (offset applied) and `length` bytes
+    // follow, owned by an ArrayBuffer that this call keeps alive; only this (JS) thread
+    // can touch it, and no JS runs until the copy is done.
+    out.extend_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) });
+  } else {
+    // SAFETY: as above, except that another thread may write the memory meanwhile: read as
+    // relaxed atomics (as V8 copies shared memory), never as a `&[u8]`. `AtomicU8` has
+    // `u8`'s size and alignment.
+    let shared = unsafe { std::slice::from_raw_parts(data.cast::<AtomicU8>(), length) };
+    out.extend(shared.iter().map(|b| b.load(Ordering::Relaxed)));
+  }
+  Ok(true)
 }
 
 impl Payload for JsBuffer {

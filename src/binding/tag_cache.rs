@@ -1,11 +1,10 @@
 //! `TagCache`, the engine as a JS class.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-  Array, Either3, Env, Function, JsObjectValue, Null, Object, PromiseRaw, ToNapiValue, TypeTag,
-  Undefined, Unknown,
+  Array, ClassInstance, Either3, Env, FromNapiValue, Function, JsObjectValue, Null, Object,
+  PromiseRaw, ToNapiValue, Undefined, Unknown,
 };
 use napi::{sys, JsValue, ValueType};
 use napi_derive::napi;
@@ -137,7 +136,7 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
     }
   }
   let object = CacheEntry {
-    value: entry.value.to_js(env).js()?,
+    value: entry.value.to_js(home, env).js()?,
     tags: entry.meta.tags.clone(),
     stale: entry.meta.stale,
     revalidate: entry.meta.revalidate,
@@ -150,6 +149,8 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
     },
     revalidated: freshness == Freshness::StaleByTag,
   };
+  // SAFETY: `env` is the current call's env, on its JS thread (napi runs our methods and
+  // `on_shared`'s callbacks there); the object it makes is a value of this call.
   let raw = unsafe { CacheEntry::to_napi_value(env.raw(), object) }.js()?;
   if fresh {
     // Frozen, as every fresh hit shares it (Next's built-in shares its entries' tags too).
@@ -165,9 +166,12 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
 }
 
 /// A JS value made in the current call (a `napi_value` of its scope), returned as is.
+/// Not `Send` (a raw pointer) and never stored, so it is returned by the call that made it.
 pub struct Made(sys::napi_value);
 
 impl ToNapiValue for Made {
+  // SAFETY (of the contract napi-rs relies on): napi-rs calls this with the env of the call
+  // that made the value, whose scope is still open, so the value is valid as is.
   unsafe fn to_napi_value(_: sys::napi_env, made: Self) -> napi::Result<sys::napi_value> {
     Ok(made.0)
   }
@@ -182,21 +186,49 @@ fn next_clock(env: &Env) -> napi::Result<Clock> {
   Ok(Clock::anchored(time_origin + now.apply(performance, ())?))
 }
 
+/// Soft tags for one lookup: read from the argument here, or the `SoftTags` instance the
+/// argument is, borrowed for the call.
+enum LookupTags<'env> {
+  Read(Vec<String>),
+  Made(ClassInstance<'env, SoftTags>),
+}
+
+impl std::ops::Deref for LookupTags<'_> {
+  type Target = [String];
+
+  fn deref(&self) -> &[String] {
+    match self {
+      LookupTags::Read(tags) => tags,
+      LookupTags::Made(made) => &made.tags,
+    }
+  }
+}
+
+impl LookupTags<'_> {
+  fn into_owned(self) -> Vec<String> {
+    match self {
+      LookupTags::Read(tags) => tags,
+      LookupTags::Made(made) => made.tags.clone(),
+    }
+  }
+}
+
 /// Soft tags as Next passes them (an array of strings), read without the generic `Input`
 /// walk, or a `SoftTags` made earlier (no conversion at all); anything else goes through
 /// `parse_lookup_tags`'s lenient rules.
-fn lookup_tags<'a>(value: Option<&'a Unknown>) -> Result<Cow<'a, [String]>> {
+fn lookup_tags<'env>(value: Option<&Unknown<'env>>) -> Result<LookupTags<'env>> {
   let Some(value) = value else {
-    return Ok(Cow::Borrowed(&[]));
+    return Ok(LookupTags::Read(Vec::new()));
   };
   if value.get_type().js()? == ValueType::Object {
+    // SAFETY: an object (`get_type`), as `cast` requires; a value of the current call.
     let object: Object = unsafe { value.cast() }.js()?;
     if !object.is_array().js()? {
-      let raw = value.value();
-      if let Some(made) = unwrap_soft_tags(raw.env, raw.value) {
-        return Ok(Cow::Borrowed(&made.tags));
+      if let Some(made) = soft_tags_instance(value) {
+        return Ok(LookupTags::Made(made));
       }
     } else {
+      // SAFETY: an array (`is_array`), as `cast` requires.
       let array: Array = unsafe { value.cast() }.js()?;
       let mut tags = Vec::with_capacity(array.len().min(64) as usize);
       let mut simple = array.len() <= 4096;
@@ -218,28 +250,27 @@ fn lookup_tags<'a>(value: Option<&'a Unknown>) -> Result<Cow<'a, [String]>> {
         });
       }
       if simple {
-        return Ok(Cow::Owned(tags));
+        return Ok(LookupTags::Read(tags));
       }
     }
   }
-  Ok(Cow::Owned(crate::tags::parse_lookup_tags(
+  Ok(LookupTags::Read(crate::tags::parse_lookup_tags(
     &to_input(value).js()?,
   )))
 }
 
-/// The `SoftTags` behind a JS object, if it is one. napi-rs's own `FromNapiRef` registers a
-/// borrow only its generated glue may, so this unwraps and checks the type tag itself. The
-/// reference is valid during the current call (the object is its argument).
-fn unwrap_soft_tags<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a SoftTags> {
-  let mut wrapped = std::ptr::null_mut();
-  if unsafe { sys::napi_unwrap(env, value, &mut wrapped) } != sys::Status::napi_ok {
-    return None;
-  }
-  let mut tagged = false;
-  let tag = <SoftTags as TypeTag>::type_tag();
-  let status = unsafe { sys::napi_check_object_type_tag(env, value, &tag, &mut tagged) };
-  (status == sys::Status::napi_ok && tagged && !wrapped.is_null())
-    .then(|| unsafe { &*(wrapped as *const SoftTags) })
+/// The `SoftTags` instance `value` is, if it is one, through napi-rs's public class-instance
+/// conversion: `napi_unwrap`, then `napi_check_object_type_tag` against `SoftTags`' tag
+/// (napi-rs 3.16.1, `bindgen_runtime/js_values/class.rs`, `impl FromNapiValue for
+/// ClassInstance`), so another class's instance or a spoofed prototype is `None`, never a
+/// wrong cast. As cheap as the two napi calls; `__test__/binding.test.js` pins the rejection.
+fn soft_tags_instance<'env>(value: &Unknown<'env>) -> Option<ClassInstance<'env, SoftTags>> {
+  let raw = value.value();
+  // SAFETY: `raw` is an object argument of the current call, on its JS thread, and stays
+  // alive (the call's scope holds it) as long as the `'env` borrow; `SoftTags` has no
+  // `&mut self` methods and no JS runs while a lookup holds the instance, so the shared
+  // borrow `ClassInstance` derefs to aliases no `&mut`.
+  unsafe { ClassInstance::<SoftTags>::from_napi_value(raw.env, raw.value) }.ok()
 }
 
 fn string_arg(value: &Unknown, what: &str) -> Result<String> {
