@@ -23,7 +23,7 @@
  */
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
-const net = require('node:net')
+const { freePort } = require('../__test__/helpers/ports')
 const os = require('node:os')
 const path = require('node:path')
 const { ensureCrossToolchain } = require('./napi-cross-toolchain')
@@ -112,17 +112,6 @@ function compareVersions(a, b) {
     if ((pa[i] || 0) !== (pb[i] || 0)) return (pa[i] || 0) - (pb[i] || 0)
   }
   return 0
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** `npm pack --json` of `dir` into `dest`; returns { file, files: [{path, size}], size }. */

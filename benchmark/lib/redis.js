@@ -6,6 +6,7 @@
  * and the `redis-benchmark` floor.
  */
 const net = require('node:net')
+const { freePort } = require('../../__test__/helpers/ports')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -35,19 +36,6 @@ function ensureRedisInstalled(log) {
     apt(['install', '-y', '-qq', 'redis-server'])
   }
   return Boolean(which('redis-server') && which('redis-benchmark'))
-}
-
-/** A free TCP port on loopback. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** Encodes one command as a RESP array of bulk strings. */

@@ -326,7 +326,7 @@ function summarize(list) {
       .length,
     storage: list.find((x) => x.engine)?.engine?.storage ?? null,
     diskEntries: list.find((x) => x.engine?.stats)?.engine?.stats?.diskEntries ?? null,
-    all: list.map(({ engine, ...x }) => ({
+    all: list.map(({ engine: _engine, ...x }) => ({
       ...x,
       startToFirstMs: Math.round(x.startToFirstMs * 10) / 10,
       firstRequestMs: Math.round(x.firstRequestMs * 10) / 10,
