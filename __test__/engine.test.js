@@ -254,9 +254,36 @@ describe('get and set', () => {
     expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/blog'])).toBeNull()
     expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/about'])).not.toBeNull()
     expect(cache.stats().entries).toBe(1)
-    // Expired by its own tag, it is gone for every page.
+    // Expired by its own tag, it is a miss for every page.
     await cache.updateTag('t')
-    expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/blog'])).toBeNull()
+    expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/about'])).toBeNull()
+    // Kept, as Next keeps it: a revalidation with a profile moves the tag's expiry into the
+    // future, and then Next serves the entry stale again.
+    await cache.revalidateTag('t', 'max')
+    expect(cache.peek('shared', ['_N_T_/layout', '_N_T_/about']).status).toBe('stale')
+  })
+
+  test("revalidateTag reads a profile's expire as Next does: as written, '' is none", async () => {
+    const cache = new TagCache({ cacheLife: { editorial: { revalidate: 60 } } })
+    await cache.set('a', value(), { tags: ['a'], timestamp: now() - 1000 })
+    await cache.set('b', value(), { tags: ['b'], timestamp: now() - 1000 })
+    // A custom profile without `expire`: the tag goes stale, never expired.
+    await cache.revalidateTag('a', 'editorial')
+    expect(await cache.getExpiration(['a'])).toBe(0)
+    expect(cache.peek('a').status).toBe('stale')
+    // '' is no profile (expired now); revalidate above expire is rejected, as in Next.
+    await cache.revalidateTag('b', '')
+    expect(cache.peek('b')).toBeNull()
+    const err = await rejection(cache.revalidateTag('b', { revalidate: 10, expire: 5 }))
+    expect(err.code).toBe('ERR_INVALID_CACHE_LIFE')
+    expect((await cache.revalidatePath('/x', '')).length).toBeGreaterThan(0)
+  })
+
+  test('an entry past its own expire is dropped on the read that finds it', async () => {
+    const cache = new TagCache()
+    await cache.set('old', value('x'), { revalidate: 1, expire: 2, timestamp: now() - 3000 })
+    expect(cache.stats().entries).toBe(1)
+    expect(cache.peek('old')).toBeNull()
     expect(cache.stats().entries).toBe(0)
   })
 

@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::codec;
 use crate::entry::{EntryMeta, Freshness};
 use crate::error::{Error, ErrorCode, Result};
-use crate::input::Input;
+use crate::input::{quote, Input};
 use crate::metrics::{Latencies, Op, Tier};
 use crate::options::{Options, Sentinel, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
@@ -290,9 +290,10 @@ impl<V: Payload> Cache<V> {
     let manifest = self.manifest.read();
     let freshness = entry.meta.freshness(&manifest, soft_tags, now);
     if freshness == Freshness::Expired {
-      // Expired only through this read's soft tags (another page's path was revalidated),
-      // the entry still serves reads with other soft tags: keep it.
-      if soft_tags.is_empty() || entry.meta.freshness(&manifest, &[], now) == Freshness::Expired {
+      // Only an entry past its own `expire` is dropped. One expired by a tag stays: a later
+      // `revalidateTag(tag, profile)` moves the tag's expiry into the future, and then Next
+      // serves it stale again (and a soft tag expires it for one page's reads only).
+      if now >= entry.meta.expires_at() {
         drop(manifest);
         self.store.remove_if_same(key, &entry);
       }
@@ -544,7 +545,8 @@ impl<V: Payload> Cache<V> {
         return Err(Error::new(
           ErrorCode::InvalidOptions,
           format!(
-            "meta has an unknown field {k:?}; known: {}",
+            "meta has an unknown field {}; known: {}",
+            quote(k),
             KNOWN.join(", ")
           ),
         ));
@@ -832,13 +834,21 @@ impl<V: Payload> Cache<V> {
     self.check_open()?;
     let tags = parse_tags(tags, "tag")?;
     let durations = match profile {
+      // Next: a falsy profile (`undefined`, `''`) is no profile.
       v if v.is_nullish() => None,
+      Input::String(name) if name.is_empty() => None,
+      // Next passes the profile's `expire` as written in the config: a custom profile
+      // without one only marks the tags stale.
       Input::String(name) => Some(Durations {
-        expire: Some(self.options.profiles.get(name)?.expire),
+        expire: self.options.profiles.written_expire(name)?,
       }),
-      Input::Object(_) => Some(Durations {
-        expire: PartialCacheLife::parse(profile, "profile")?.expire,
-      }),
+      Input::Object(_) => {
+        let inline = PartialCacheLife::parse(profile, "profile")?;
+        inline.check_order("profile")?;
+        Some(Durations {
+          expire: inline.expire,
+        })
+      }
       other => {
         return Err(Error::new(
           ErrorCode::InvalidCacheLife,
@@ -1138,7 +1148,9 @@ pub fn implicit_tags_for_path(path: &Input, kind: &Input) -> Result<Vec<String>>
     ));
   };
   let kind = match kind {
+    // Next: a falsy type (`undefined`, `''`) is no type.
     v if v.is_nullish() => None,
+    Input::String(k) if k.is_empty() => None,
     Input::String(k) if k == "page" || k == "layout" => Some(k.as_str()),
     other => {
       return Err(Error::new(

@@ -117,10 +117,13 @@ pub fn decode(buf: &[u8]) -> Result<(EntryMeta, Cow<'_, [u8]>)> {
 /// writes it), refusing sizes over 1 GiB so a corrupt header cannot demand any allocation.
 fn decompress(frame: &[u8]) -> Result<Vec<u8>> {
   const MAX: u64 = 1 << 30;
+  // The most a zstd block can expand: 128 KiB of output from a 3-byte RLE block, so a claim
+  // beyond that for this frame's length is a corrupt header, not a reason to reserve it.
+  let bound = (frame.len() as u64).saturating_mul(128 * 1024 / 3 + 1);
   let size = zstd::zstd_safe::get_frame_content_size(frame)
     .ok()
     .flatten()
-    .filter(|s| *s <= MAX)
+    .filter(|s| *s <= MAX && *s <= bound)
     .ok_or_else(|| corrupt("compressed value without a valid size"))?;
   zstd::bulk::decompress(frame, size as usize).map_err(|_| corrupt("compressed value"))
 }

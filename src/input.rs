@@ -54,16 +54,31 @@ impl Input {
     match self {
       Input::Bool(b) => b.to_string(),
       Input::Number(n) => format_number(*n),
-      Input::String(s) => {
-        let cut: String = s.chars().take(60).collect();
-        if cut.len() < s.len() {
-          format!("{cut:?}…")
-        } else {
-          format!("{s:?}")
-        }
-      }
+      Input::String(s) => quote(s),
       other => other.type_name().to_string(),
     }
+  }
+}
+
+/// A user's string as an error message shows it: quoted, cut after 60 characters (`…`), so
+/// a message stays short whatever was passed.
+pub fn quote(s: &str) -> String {
+  let cut: String = s.chars().take(60).collect();
+  if cut.len() < s.len() {
+    format!("{cut:?}…")
+  } else {
+    format!("{s:?}")
+  }
+}
+
+/// A user's string as a part of a name in a message (`cacheLife.<name>`): cut the same way,
+/// unquoted.
+pub fn cut(s: &str) -> String {
+  let cut: String = s.chars().take(60).collect();
+  if cut.len() < s.len() {
+    format!("{cut}…")
+  } else {
+    cut
   }
 }
 

@@ -19,3 +19,6 @@ pub mod tags;
 pub mod trace;
 
 pub mod binding;
+
+#[cfg(test)]
+mod fuzz;

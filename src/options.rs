@@ -1,7 +1,7 @@
 //! `new TagCache(options)`: parsing and validation of the engine's options.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::input::Input;
+use crate::input::{quote, Input};
 use crate::profile::Profiles;
 use crate::store::disk::DiskConfig;
 
@@ -128,7 +128,8 @@ impl Options {
     };
     if let Some((key, _)) = fields.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
       return Err(invalid(format!(
-        "unknown option {key:?}; known options: {}",
+        "unknown option {}; known options: {}",
+        quote(key),
         KNOWN.join(", ")
       )));
     }
@@ -315,7 +316,8 @@ fn parse_sentinel(value: &Input) -> Result<Option<Sentinel>> {
   };
   if let Some((key, _)) = fields.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
     return Err(invalid(format!(
-      "unknown redisSentinel field {key:?}; known fields: {}",
+      "unknown redisSentinel field {}; known fields: {}",
+      quote(key),
       FIELDS.join(", ")
     )));
   }
@@ -390,7 +392,8 @@ fn parse_tls(value: &Input) -> Result<Option<Tls>> {
   };
   if let Some((key, _)) = fields.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
     return Err(invalid(format!(
-      "unknown tls field {key:?}; known fields: {} (the server name checked is the URL's host)",
+      "unknown tls field {}; known fields: {} (the server name checked is the URL's host)",
+      quote(key),
       FIELDS.join(", ")
     )));
   }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::input::{format_number, Input};
+use crate::input::{cut, format_number, quote, Input};
 
 /// Next's `INFINITE_CACHE` (`0xfffffffe` s): "never". `Infinity` is stored as this.
 pub const INFINITE_CACHE: f64 = 4_294_967_294.0;
@@ -86,7 +86,10 @@ impl PartialCacheLife {
     {
       return Err(Error::new(
         ErrorCode::InvalidCacheLife,
-        format!("{what} has an unknown field {k:?} (expected stale, revalidate, expire)"),
+        format!(
+          "{what} has an unknown field {} (expected stale, revalidate, expire)",
+          quote(k)
+        ),
       ));
     }
     Ok(PartialCacheLife {
@@ -99,6 +102,17 @@ impl PartialCacheLife {
   /// Checks `revalidate <= expire` when both were written (as Next does: only values the user
   /// wrote are validated), then fills missing fields from `base`.
   pub fn complete(self, base: CacheLife, what: &str) -> Result<CacheLife> {
+    self.check_order(what)?;
+    Ok(CacheLife {
+      stale: self.stale.unwrap_or(base.stale),
+      revalidate: self.revalidate.unwrap_or(base.revalidate),
+      expire: self.expire.unwrap_or(base.expire),
+    })
+  }
+
+  /// Next's `validateAndNormalizeCacheLifeProfile`: `revalidate` may not exceed `expire`
+  /// when both are written. Errors: `ERR_INVALID_CACHE_LIFE`.
+  pub fn check_order(&self, what: &str) -> Result<()> {
     if let (Some(revalidate), Some(expire)) = (self.revalidate, self.expire) {
       if revalidate > expire {
         return Err(Error::new(
@@ -111,11 +125,7 @@ impl PartialCacheLife {
         ));
       }
     }
-    Ok(CacheLife {
-      stale: self.stale.unwrap_or(base.stale),
-      revalidate: self.revalidate.unwrap_or(base.revalidate),
-      expire: self.expire.unwrap_or(base.expire),
-    })
+    Ok(())
   }
 }
 
@@ -123,6 +133,8 @@ impl PartialCacheLife {
 #[derive(Debug, Clone)]
 pub struct Profiles {
   by_name: HashMap<String, CacheLife>,
+  /// Custom profiles (other than `default`) whose config gives no `expire`.
+  without_expire: std::collections::HashSet<String>,
 }
 
 impl Default for Profiles {
@@ -132,6 +144,7 @@ impl Default for Profiles {
         .iter()
         .map(|(n, p)| (n.to_string(), *p))
         .collect(),
+      without_expire: Default::default(),
     }
   }
 }
@@ -165,8 +178,14 @@ impl Profiles {
     };
     profiles.by_name.insert("default".into(), default);
     for (name, value) in fields.iter().filter(|(n, _)| n != "default") {
-      let what = format!("cacheLife.{name}");
-      let life = PartialCacheLife::parse(value, &what)?.complete(default, &what)?;
+      let what = format!("cacheLife.{}", cut(name));
+      let partial = PartialCacheLife::parse(value, &what)?;
+      if partial.expire.is_none() {
+        profiles.without_expire.insert(name.clone());
+      } else {
+        profiles.without_expire.remove(name);
+      }
+      let life = partial.complete(default, &what)?;
       profiles.by_name.insert(name.clone(), life);
     }
     Ok(profiles)
@@ -175,17 +194,27 @@ impl Profiles {
   /// The profile called `name`, or `ERR_UNKNOWN_PROFILE`.
   pub fn get(&self, name: &str) -> Result<CacheLife> {
     self.by_name.get(name).copied().ok_or_else(|| {
-      let mut known: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+      let mut known: Vec<String> = self.by_name.keys().map(|k| cut(k)).collect();
       known.sort_unstable();
       Error::new(
         ErrorCode::UnknownProfile,
         format!(
-          "unknown cacheLife profile {name:?}: configure it under cacheLife in next.config \
+          "unknown cacheLife profile {}: configure it under cacheLife in next.config \
            or use one of {}",
+          quote(name),
           known.join(", ")
         ),
       )
     })
+  }
+
+  /// The `expire` that `revalidateTag(tag, name)` passes on, as Next reads it from the
+  /// config (`revalidation-utils.ts`): the profile's own, not backfilled from `default`, so
+  /// `None` for a custom profile that gives none (the tags then only go stale).
+  /// Errors: `ERR_UNKNOWN_PROFILE`.
+  pub fn written_expire(&self, name: &str) -> Result<Option<f64>> {
+    let life = self.get(name)?;
+    Ok((!self.without_expire.contains(name)).then_some(life.expire))
   }
 
   /// Resolves a profile given as a name or as `{ stale?, revalidate?, expire? }` (missing

@@ -314,7 +314,12 @@ fn percent_decode(s: &str) -> Option<String> {
   let mut i = 0;
   while i < bytes.len() {
     if bytes[i] == b'%' {
+      // Two hex digits, as `decodeURIComponent` reads them (`from_str_radix` alone would
+      // also take a sign: `%+4`).
       let hex = s.get(i + 1..i + 3)?;
+      if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+      }
       out.push(u8::from_str_radix(hex, 16).ok()?);
       i += 3;
     } else {

@@ -16,6 +16,8 @@ pub mod types;
 /// No panic message reaches the server's stderr: every entry point catches panics and
 /// turns them into a rejected call (`catch_unwind`), so the default hook's message and
 /// backtrace would only be noise in a Next.js log. With `TAGCACHE_DEBUG` set, one line.
+/// (Not in `cargo test`: a failing test must show its panic.)
+#[cfg(not(test))]
 #[napi_derive::module_init]
 fn quiet_panics() {
   std::panic::set_hook(Box::new(|info| {

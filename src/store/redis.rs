@@ -944,6 +944,8 @@ mod tests {
     RedisStore::new(RedisConfig {
       url: Some("redis://127.0.0.1:1".into()),
       cluster: vec![],
+      sentinel: None,
+      tls: None,
       prefix: prefix.into(),
       timeout: Duration::from_millis(100),
     })
@@ -988,6 +990,8 @@ mod tests {
     let err = RedisStore::new(RedisConfig {
       url: Some("http://user:secret@host".into()),
       cluster: vec![],
+      sentinel: None,
+      tls: None,
       prefix: "p".into(),
       timeout: Duration::from_millis(100),
     })
