@@ -29,11 +29,11 @@ use crate::options::{Options, Sentinel, Shared};
 use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
-use crate::store::redis::LogRead;
+use crate::store::redis::{LogId, LogRead};
 use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{
-  encode_header_safe, parse_lookup_tags, parse_tags, Durations, LogPos, TagManifest, TagState,
-  TagWrite, IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
+  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagState, TagWrite,
+  IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
 };
 use crate::trace;
 
@@ -63,15 +63,13 @@ pub enum SharedWrite {
     ttl_ms: u64,
     /// Only when nothing is stored under `key` (`SET NX`).
     if_absent: bool,
+    /// The entry's `timestamp` (ms): one older than the tag state is not stored.
+    timestamp: f64,
   },
   Delete {
     key: String,
   },
-  /// Local tag write `id` (see `TagManifest::update_local`), settled when it lands.
-  Tags {
-    writes: Vec<TagWrite>,
-    id: u64,
-  },
+  Tags(Vec<TagWrite>),
 }
 
 /// Counters since the cache was created.
@@ -120,7 +118,9 @@ struct Counters {
 /// Where the manifest stands against the shared log, and refresh coalescing.
 struct RefreshState {
   /// `None`: the whole hash must be (re)loaded.
-  position: Option<LogPos>,
+  position: Option<LogId>,
+  /// `RedisStore::epoch_changes` when the in-process tier was last known good.
+  epoch_changes: u64,
   /// Generation of the last completed refresh.
   completed: u64,
 }
@@ -138,10 +138,9 @@ pub struct Cache<V> {
   /// The last tag-log position pulled from the disk tier.
   disk_seq: parking_lot::Mutex<u64>,
   manifest: RwLock<TagManifest>,
-  /// Numbers local tag writes, so their commit settles exactly the fields they set.
-  tag_write_ids: AtomicU64,
-  /// How far the shared log has been pulled, for settling a failed local tag write.
-  pulled_to: parking_lot::Mutex<LogPos>,
+  /// Tag writes Redis did not take (or may not have), sent again after the next good pull:
+  /// a revalidation made during a blip still reaches every instance.
+  unsent_tags: parking_lot::Mutex<Vec<TagWrite>>,
   refresh: tokio::sync::Mutex<RefreshState>,
   refresh_started: AtomicU64,
   /// A refresh is between its "changed?" check and the end of its pull.
@@ -191,8 +190,8 @@ impl<V: Payload> Cache<V> {
         Ok((disk, pull))
       }) {
         Ok((disk, pull)) => {
-          for (w, at) in &pull.writes {
-            manifest.apply_pulled(w, *at);
+          for w in &pull.writes {
+            manifest.apply_pulled(w);
           }
           disk_seq = pull.seq;
           (Some(disk), None)
@@ -208,10 +207,10 @@ impl<V: Payload> Cache<V> {
       disk_seq: parking_lot::Mutex::new(disk_seq),
       options,
       manifest: RwLock::new(manifest),
-      tag_write_ids: AtomicU64::new(1),
-      pulled_to: parking_lot::Mutex::new(LogPos(disk_seq, 0)),
+      unsent_tags: parking_lot::Mutex::new(Vec::new()),
       refresh: tokio::sync::Mutex::new(RefreshState {
         position: None,
+        epoch_changes: 0,
         completed: 0,
       }),
       refresh_started: AtomicU64::new(0),
@@ -221,6 +220,36 @@ impl<V: Payload> Cache<V> {
       closed: AtomicBool::new(false),
       clock,
     })
+  }
+
+  /// Keeps tag writes Redis did not take for `send_unsent`, the newest 10,000 at most.
+  fn keep_unsent(&self, writes: Vec<TagWrite>) {
+    let mut unsent = self.unsent_tags.lock();
+    unsent.extend(writes);
+    let excess = unsent.len().saturating_sub(10_000);
+    unsent.drain(..excess);
+  }
+
+  /// Sends the kept tag writes again (Redis keeps, of each field, the one made last, so a
+  /// late one never undoes a newer one); those that fail again wait for the next pull.
+  async fn send_unsent(&self, shared: &RedisStore) {
+    let unsent = std::mem::take(&mut *self.unsent_tags.lock());
+    if unsent.is_empty() {
+      return;
+    }
+    if shared.write_tags(&unsent).await.is_err() {
+      let mut kept = self.unsent_tags.lock();
+      let newer = std::mem::replace(&mut *kept, unsent);
+      kept.extend(newer);
+    }
+  }
+
+  /// Whether the shared store's tag state was replaced since `seen` (`epoch_changes`).
+  fn epoch_moved(&self, seen: u64) -> bool {
+    self
+      .shared
+      .as_ref()
+      .is_some_and(|shared| shared.epoch_changes() != seen)
   }
 
   /// Parses options (see `Options::parse`) and builds an engine.
@@ -293,7 +322,7 @@ impl<V: Payload> Cache<V> {
       // Only an entry past its own `expire` is dropped. One expired by a tag stays: a later
       // `revalidateTag(tag, profile)` moves the tag's expiry into the future, and then Next
       // serves it stale again (and a soft tag expires it for one page's reads only).
-      if now >= entry.meta.expires_at() {
+      if now > entry.meta.expires_at() {
         drop(manifest);
         self.store.remove_if_same(key, &entry);
       }
@@ -414,6 +443,7 @@ impl<V: Payload> Cache<V> {
     why: &mut Option<String>,
   ) -> Result<Option<Hit<V>>> {
     self.check_open()?;
+    let mut epoch_changes = 0;
     let read = if let Some(disk) = &self.disk {
       self.counters.disk_reads.fetch_add(1, Relaxed);
       disk
@@ -426,6 +456,7 @@ impl<V: Payload> Cache<V> {
         let _ = self.refresh_tags().await;
       }
       self.counters.shared_reads.fetch_add(1, Relaxed);
+      epoch_changes = shared.epoch_changes();
       shared.get(key).await
     } else {
       return Ok(None);
@@ -458,6 +489,10 @@ impl<V: Payload> Cache<V> {
         return Ok(found);
       }
     };
+    // The tag state was replaced while this read was in flight: what it read was judged
+    // by the old one, and must neither answer nor enter the tier.
+    let replaced = self.epoch_moved(epoch_changes);
+    let bytes = bytes.filter(|_| !replaced);
     let found = bytes.and_then(|(mut bytes, start)| {
       let (meta, inflated, value_len) = match codec::decode(&bytes[start..]) {
         Ok((meta, Cow::Owned(value))) => {
@@ -496,13 +531,37 @@ impl<V: Payload> Cache<V> {
       let value = V::from_bytes(value);
       // With `localTtlMs: 0` a copy could never answer: keeping one would only churn the
       // tier and release the replaced JS Buffer off the JS thread (a wake-up) on every read.
-      let entry = if self.disk.is_some() || self.options.local_ttl_ms > 0.0 {
+      let entry = if self.disk.is_some() {
+        // The disk's row may be older than a write-behind that has not landed yet.
         let (evicted, entry) = self
           .store
           .insert_unless_newer(key.to_string(), meta, value, now)
           .ok()?;
         self.counters.evictions.fetch_add(evicted as u64, Relaxed);
         entry
+      } else if self.options.local_ttl_ms > 0.0 {
+        // Redis holds the shared truth (the last write anywhere). A newer copy written here
+        // wins only while it is young (a read that was in flight during this process's own
+        // `set`); after `localTtlMs` Redis's version replaces it, so instances converge.
+        let young_newer = self.store.get(key).filter(|local| {
+          local.meta.timestamp > meta.timestamp && now - local.stored_at < self.options.local_ttl_ms
+        });
+        if let Some(local) = young_newer {
+          local
+        } else {
+          let (evicted, entry) = self
+            .store
+            .insert_at(key.to_string(), meta, value, now)
+            .ok()?;
+          self.counters.evictions.fetch_add(evicted as u64, Relaxed);
+          // Checked again after the insert: a pull that replaced the tag state meanwhile
+          // either cleared the tier after it, or is seen here (then the copy goes).
+          if self.epoch_moved(epoch_changes) {
+            self.store.remove_if_same(key, &entry);
+            return None;
+          }
+          entry
+        }
       } else {
         Arc::new(Stored {
           size: entry_size(key, &meta, value.byte_len()),
@@ -655,6 +714,11 @@ impl<V: Payload> Cache<V> {
     });
     let mut write = None;
     if let Some(shared) = &self.shared {
+      if meta.timestamp < shared.replaced_at() {
+        // Made before this process saw the tag state replaced: a revalidation lost with it
+        // may have expired it. Not stored anywhere (a miss, rendered again).
+        return Ok(None);
+      }
       let header = shared.entry_header();
       let bytes = value.with_bytes(|v| codec::encode_after(&header, &meta, v));
       let ttl = (meta.expires_at() - self.now()).clamp(1.0, MAX_SHARED_TTL_MS);
@@ -668,6 +732,7 @@ impl<V: Payload> Cache<V> {
         bytes,
         ttl_ms: ttl as u64,
         if_absent,
+        timestamp: meta.timestamp,
       });
     }
     let (stored_key, stored_timings) = if self.options.debug {
@@ -745,7 +810,7 @@ impl<V: Payload> Cache<V> {
   pub async fn write_shared(&self, write: SharedWrite) -> Result<bool> {
     let started = Instant::now();
     let op = match &write {
-      SharedWrite::Tags { .. } => Some(Op::TagUpdate),
+      SharedWrite::Tags(_) => Some(Op::TagUpdate),
       SharedWrite::Entry { .. } => Some(Op::Set),
       SharedWrite::Delete { .. } => None,
     };
@@ -767,11 +832,7 @@ impl<V: Payload> Cache<V> {
   async fn run_shared_write(&self, write: SharedWrite) -> Result<bool> {
     if let Some(disk) = &self.disk {
       let result = match write {
-        SharedWrite::Tags { writes, id } => {
-          let done = disk.write_tags(writes.clone()).await;
-          self.settle_tags(&writes, id, done.as_ref().ok().copied());
-          done.map(|_| true)
-        }
+        SharedWrite::Tags(writes) => disk.write_tags(writes).await.map(|_| true),
         SharedWrite::Delete { key } => {
           let done = disk.delete(&key).await;
           // A read that began before the delete may have put the row back in process.
@@ -795,14 +856,28 @@ impl<V: Payload> Cache<V> {
         bytes,
         ttl_ms,
         if_absent,
-      } => shared
-        .set(&key, bytes, ttl_ms, if_absent)
-        .await
-        .map(|_| true),
+        timestamp,
+      } => {
+        // As before a first read: an engine that never pulled learns the tag state (and its
+        // epoch) first, so its entries are stamped with the epoch they were judged under.
+        if self.refresh_started.load(Relaxed) == 0 {
+          // Boxed: inline, the pull's future would nest inside every write's (too deep).
+          let _ = Box::pin(self.refresh_tags()).await;
+        }
+        let done = shared.set(&key, bytes, ttl_ms, if_absent, timestamp).await;
+        if done.is_err() {
+          // Redis did not take it (or may not have): the in-process copy must not outlive
+          // the window in which it answers alone, or this instance serves what no other does.
+          self.store.remove(&key);
+        }
+        done.map(|_| true)
+      }
       SharedWrite::Delete { key } => shared.delete(&key).await,
-      SharedWrite::Tags { writes, id } => {
+      SharedWrite::Tags(writes) => {
         let done = shared.write_tags(&writes).await;
-        self.settle_tags(&writes, id, done.as_ref().ok().copied());
+        if done.is_err() {
+          self.keep_unsent(writes);
+        }
         done.map(|_| true)
       }
     };
@@ -886,11 +961,7 @@ impl<V: Payload> Cache<V> {
   /// Applies tag updates here at once (read-your-own-writes) and returns them for Redis.
   fn apply(&self, tags: &[String], durations: Option<Durations>) -> Option<SharedWrite> {
     let started = Instant::now();
-    let id = self.tag_write_ids.fetch_add(1, Relaxed);
-    let writes = self
-      .manifest
-      .write()
-      .update_local(tags, durations, self.now(), id);
+    let writes = self.manifest.write().update(tags, durations, self.now());
     self.observe(Op::TagUpdate, Tier::Memory, started);
     if self.options.debug {
       let what = match durations {
@@ -904,7 +975,7 @@ impl<V: Payload> Cache<V> {
       .counters
       .tag_updates
       .fetch_add(tags.len() as u64, Relaxed);
-    (self.shared.is_some() || self.disk.is_some()).then_some(SharedWrite::Tags { writes, id })
+    (self.shared.is_some() || self.disk.is_some()).then_some(SharedWrite::Tags(writes))
   }
 
   /// `getExpiration(tags)`: the latest time (ms) at which one of `tags` expired, 0 if none.
@@ -982,11 +1053,10 @@ impl<V: Payload> Cache<V> {
         match shared.read_log(after).await? {
           LogRead::Fields(writes, last) => {
             let mut manifest = self.manifest.write();
-            for (w, at) in &writes {
-              manifest.apply_pulled(w, *at);
+            for w in &writes {
+              manifest.apply_pulled(w);
             }
             state.position = Some(last);
-            *self.pulled_to.lock() = last;
           }
           LogRead::Gap => state.position = None,
         }
@@ -994,31 +1064,41 @@ impl<V: Payload> Cache<V> {
       if state.position.is_none() {
         let (writes, last) = shared.load_tags().await?;
         let mut manifest = self.manifest.write();
+        let epoch_changes = shared.epoch_changes();
+        if epoch_changes != state.epoch_changes {
+          // The tag state was lost or replaced: every entry judged by the old one is gone
+          // (Redis's read as absent, the in-process copies dropped here), so the new state
+          // starts from what the hash holds now, as on every other instance.
+          state.epoch_changes = epoch_changes;
+          *manifest = TagManifest::default();
+          self.store.clear();
+          // What this process wrote and Redis never took is still this process's to send.
+          for w in self.unsent_tags.lock().iter() {
+            manifest.apply(w);
+          }
+        }
         for w in &writes {
-          manifest.apply_pulled(w, last);
+          manifest.apply_pulled(w);
         }
         state.position = Some(last);
-        *self.pulled_to.lock() = last;
       }
       Ok::<(), Error>(())
     }
     .await;
-    if result.is_err() {
-      shared.tags_pull_failed();
-      self.counters.store_errors.fetch_add(1, Relaxed);
+    if result.is_ok() {
+      self.send_unsent(shared).await;
     }
-    state.completed = generation;
+    match &result {
+      // Only a pull that succeeded answers the callers waiting behind it; after a failure
+      // each of them pulls (or fails) on its own, never returns as if it had pulled.
+      Ok(()) => state.completed = generation,
+      Err(_) => {
+        shared.tags_pull_failed();
+        self.counters.store_errors.fetch_add(1, Relaxed);
+      }
+    }
     self.pulling.store(false, SeqCst);
     result
-  }
-
-  /// Local tag write `id` landed at `at` in the store's log (`None`: it failed).
-  fn settle_tags(&self, writes: &[TagWrite], id: u64, at: Option<LogPos>) {
-    let mut manifest = self.manifest.write();
-    match at {
-      Some(at) => manifest.committed(writes, id, at),
-      None => manifest.failed(writes, id, *self.pulled_to.lock()),
-    }
   }
 
   /// The disk tier's part of `refreshTags`: applies the tag writes other processes committed
@@ -1040,12 +1120,11 @@ impl<V: Payload> Cache<V> {
         }
         if !pull.writes.is_empty() {
           let mut manifest = self.manifest.write();
-          for (w, at) in &pull.writes {
-            manifest.apply_pulled(w, *at);
+          for w in &pull.writes {
+            manifest.apply_pulled(w);
           }
         }
         *seq = pull.seq;
-        *self.pulled_to.lock() = LogPos(pull.seq, 0);
         Ok(())
       }
       Err(err) => {

@@ -36,20 +36,30 @@ pub enum TagField {
   Expired = 1,
 }
 
-/// One field write: `tag`'s `field` is now `time` (ms).
+/// One field write: `tag`'s `field` is now `time` (ms), as decided at `at` (ms, the clock
+/// of the instance that made it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TagWrite {
   pub tag: String,
   pub field: TagField,
   pub time: f64,
+  /// When the write was made: of two writes of one field, the later one wins, wherever and
+  /// in whatever order they arrive (a write delayed in the network never undoes a newer one).
+  pub at: f64,
 }
 
 impl TagWrite {
+  /// A write made at `time` itself (a stale mark, an expiry "now").
   pub fn new(tag: &str, field: TagField, time: f64) -> Self {
+    TagWrite::made_at(tag, field, time, time)
+  }
+
+  pub fn made_at(tag: &str, field: TagField, time: f64, at: f64) -> Self {
     TagWrite {
       tag: tag.to_string(),
       field,
       time,
+      at,
     }
   }
 
@@ -61,7 +71,12 @@ impl TagWrite {
     }
   }
 
-  /// The inverse of `key`.
+  /// The shared store's field value: `<time>@<at>`.
+  pub fn value(&self) -> String {
+    format!("{}@{}", self.time, self.at)
+  }
+
+  /// The inverse of `key` (made at `time`).
   pub fn from_key(key: &str, time: f64) -> Option<Self> {
     let (field, tag) = match key.split_once(':')? {
       ("s", tag) => (TagField::Stale, tag),
@@ -70,38 +85,29 @@ impl TagWrite {
     };
     Some(TagWrite::new(tag, field, time))
   }
-}
 
-/// A position in the shared store's tag log (a Redis stream id `ms-seq`, or the disk tier's
-/// row `seq` as `(seq, 0)`): of two writes of one field, the one at the later position is
-/// the newer, whatever the clocks of the instances that made them said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
-pub struct LogPos(pub u64, pub u64);
+  /// The inverse of `key` and `value`. A value without `@at` (an older version's) counts as
+  /// made at 0: any write made since wins over it.
+  pub fn from_field(key: &str, value: &str) -> Option<Self> {
+    let (time, at) = match value.split_once('@') {
+      Some((time, at)) => (time.parse().ok()?, at.parse().ok()?),
+      None => (value.parse().ok()?, 0.0),
+    };
+    let mut write = TagWrite::from_key(key, time)?;
+    write.at = at;
+    Some(write)
+  }
 
-/// Which write a field's value came from, so that writes made here and writes pulled from
-/// the shared store apply in the store's order, not in the order they reached this process.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Source {
-  /// Pulled from the log at this position, or made here and committed there.
-  Log(LogPos),
-  /// Made here by local write `n` and not committed yet: newer than anything a pull brings
-  /// meanwhile (the pull read the log before this write reached it, or the pull also holds
-  /// it); a pulled write waits in `deferred` until the commit says where this one landed.
-  Local(u64),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Field {
-  source: Source,
-  /// The newest write pulled while the field held an uncommitted local write.
-  deferred: Option<(f64, LogPos)>,
-}
-
-impl Default for Field {
-  fn default() -> Self {
-    Field {
-      source: Source::Log(LogPos::default()),
-      deferred: None,
+  /// Whether this write wins over `time` made at `at` for the same field: the later made
+  /// wins; made at the same time, the stricter (a later stale mark, an earlier expiry), so
+  /// every instance settles on the same value whatever order the two reached it in.
+  pub fn wins_over(&self, time: f64, at: f64) -> bool {
+    if self.at != at {
+      return self.at > at;
+    }
+    match self.field {
+      TagField::Stale => self.time >= time,
+      TagField::Expired => self.time <= time,
     }
   }
 }
@@ -109,29 +115,34 @@ impl Default for Field {
 #[derive(Debug, Default)]
 struct Tag {
   state: TagState,
-  /// Stale, expired.
-  fields: [Field; 2],
+  /// When the stale and the expired field were written (`TagWrite::at`).
+  at: [f64; 2],
 }
 
 impl Tag {
-  fn set(&mut self, field: TagField, time: f64, source: Source) {
-    match field {
-      TagField::Stale => self.state.stale = Some(time),
-      TagField::Expired => self.state.expired = Some(time),
+  fn set(&mut self, write: &TagWrite) {
+    match write.field {
+      TagField::Stale => self.state.stale = Some(write.time),
+      TagField::Expired => self.state.expired = Some(write.time),
     }
-    self.fields[field as usize] = Field {
-      source,
-      deferred: None,
-    };
+    self.at[write.field as usize] = write.at;
+  }
+
+  fn current(&self, field: TagField) -> Option<(f64, f64)> {
+    let time = match field {
+      TagField::Stale => self.state.stale,
+      TagField::Expired => self.state.expired,
+    }?;
+    Some((time, self.at[field as usize]))
   }
 }
 
 /// Tag states by tag. Tags are compared exactly (case-sensitive), as Next does.
 ///
-/// Field writes are ordered by the shared store's log (see `LogPos`): a write made here wins
-/// until it is committed, then anything logged after it wins. So a pull that was in flight
-/// while this instance revalidated never undoes the revalidation, and every instance ends
-/// with the state of the last write in the log (convergence).
+/// Each field keeps when it was written, and a write applies only if it wins over that
+/// (`TagWrite::wins_over`): a pull that was in flight while this instance revalidated never
+/// undoes the revalidation, a write that reached Redis late never undoes a newer one, and
+/// every instance ends with the same state whatever order the writes reached it in.
 #[derive(Debug, Default)]
 pub struct TagManifest {
   tags: HashMap<String, Tag>,
@@ -140,23 +151,12 @@ pub struct TagManifest {
 impl TagManifest {
   /// Next's `updateTags`: with durations (a profile was given) the tag is stale now and
   /// expires `durations.expire` seconds from now (if given); without, it expires now.
-  /// Returns the field writes it made, for a shared store to replay.
+  /// Returns the field writes it made (at `now`), for a shared store to replay.
   pub fn update(
     &mut self,
     tags: &[String],
     durations: Option<Durations>,
     now: f64,
-  ) -> Vec<TagWrite> {
-    self.update_local(tags, durations, now, 0)
-  }
-
-  /// `update` as local write `id`, which `committed` or `failed` later settles.
-  pub fn update_local(
-    &mut self,
-    tags: &[String],
-    durations: Option<Durations>,
-    now: f64,
-    id: u64,
   ) -> Vec<TagWrite> {
     let mut writes = Vec::with_capacity(tags.len() * 2);
     for tag in tags {
@@ -164,85 +164,35 @@ impl TagManifest {
         Some(d) => {
           writes.push(TagWrite::new(tag, TagField::Stale, now));
           if let Some(expire) = d.expire {
-            writes.push(TagWrite::new(tag, TagField::Expired, now + expire * 1000.0));
+            let expires = now + expire * 1000.0;
+            writes.push(TagWrite::made_at(tag, TagField::Expired, expires, now));
           }
         }
         None => writes.push(TagWrite::new(tag, TagField::Expired, now)),
       }
     }
     for w in &writes {
-      let tag = self.tags.entry(w.tag.clone()).or_default();
-      tag.set(w.field, w.time, Source::Local(id));
+      self.tags.entry(w.tag.clone()).or_default().set(w);
     }
     writes
   }
 
   /// Sets one field unconditionally (a replay in order, as in tests).
   pub fn apply(&mut self, write: &TagWrite) {
+    self.tags.entry(write.tag.clone()).or_default().set(write);
+  }
+
+  /// Applies a write made elsewhere (pulled from the shared store) if it wins over what
+  /// this field holds. Returns whether it applied.
+  pub fn apply_pulled(&mut self, write: &TagWrite) -> bool {
     let tag = self.tags.entry(write.tag.clone()).or_default();
-    tag.set(write.field, write.time, Source::Log(LogPos::default()));
-  }
-
-  /// Applies a write pulled from the shared store's log at `pos` (or a whole-state reload
-  /// that reflects the log up to `pos`): it replaces an older pulled or committed value,
-  /// and waits behind an uncommitted local write.
-  pub fn apply_pulled(&mut self, write: &TagWrite, pos: LogPos) {
-    let tag = self.tags.entry(write.tag.clone()).or_default();
-    let field = &mut tag.fields[write.field as usize];
-    match field.source {
-      Source::Local(_) => {
-        if field.deferred.is_none_or(|(_, p)| pos >= p) {
-          field.deferred = Some((write.time, pos));
-        }
-      }
-      Source::Log(p) if pos >= p => tag.set(write.field, write.time, Source::Log(pos)),
-      Source::Log(_) => {}
+    let wins = tag
+      .current(write.field)
+      .is_none_or(|(time, at)| write.wins_over(time, at));
+    if wins {
+      tag.set(write);
     }
-  }
-
-  /// Local write `id` (these `writes`) landed in the log at `pos`: from now on only writes
-  /// logged after it replace it (one logged after it may already be waiting).
-  pub fn committed(&mut self, writes: &[TagWrite], id: u64, pos: LogPos) {
-    self.settle(writes, id, |deferred| match deferred {
-      Some((time, p)) if p > pos => (Some(time), p),
-      _ => (None, pos),
-    });
-  }
-
-  /// Local write `id` did not reach the shared store (or may not have): the value stays
-  /// here, but the store's own state wins from now on: a pulled write waiting behind it,
-  /// else anything logged after `floor` (the position pulled so far).
-  pub fn failed(&mut self, writes: &[TagWrite], id: u64, floor: LogPos) {
-    self.settle(writes, id, |deferred| match deferred {
-      Some((time, p)) => (Some(time), p),
-      None => (None, floor),
-    });
-  }
-
-  fn settle(
-    &mut self,
-    writes: &[TagWrite],
-    id: u64,
-    outcome: impl Fn(Option<(f64, LogPos)>) -> (Option<f64>, LogPos),
-  ) {
-    for w in writes {
-      let Some(tag) = self.tags.get_mut(&w.tag) else {
-        continue;
-      };
-      let field = tag.fields[w.field as usize];
-      if field.source != Source::Local(id) {
-        continue; // a later local write replaced it; that one settles the field
-      }
-      match outcome(field.deferred) {
-        (Some(time), pos) => tag.set(w.field, time, Source::Log(pos)),
-        (None, pos) => {
-          tag.fields[w.field as usize] = Field {
-            source: Source::Log(pos),
-            deferred: None,
-          }
-        }
-      }
-    }
+    wins
   }
 
   pub fn state(&self, tag: &str) -> Option<TagState> {
@@ -501,7 +451,7 @@ mod tests {
     writes.extend(a.update(&tags(&["z"]), None, 20.0));
     let mut b = TagManifest::default();
     for w in &writes {
-      let replayed = TagWrite::from_key(&w.key(), w.time).unwrap();
+      let replayed = TagWrite::from_field(&w.key(), &w.value()).unwrap();
       assert_eq!(&replayed, w);
       b.apply(&replayed);
     }
@@ -510,77 +460,68 @@ mod tests {
     assert_eq!(TagWrite::from_key("q:z", 1.0), None);
   }
 
-  fn write(tag: &str, field: TagField, time: f64) -> TagWrite {
-    TagWrite::new(tag, field, time)
-  }
-
   #[test]
   fn a_pull_in_flight_never_undoes_a_local_revalidation() {
     let mut m = TagManifest::default();
-    // Another instance's old write, logged at 5-0.
-    m.apply_pulled(&write("t", TagField::Expired, 9e12), LogPos(5, 0));
-    // Here: `updateTag(t)` (expired now), not committed yet.
-    let local = m.update_local(&tags(&["t"]), None, 1000.0, 1);
-    // A pull that read the log before our write reached it brings 5-0 again, and 6-0 (the
-    // other instance's write logged before ours): both wait.
-    m.apply_pulled(&write("t", TagField::Expired, 9e12), LogPos(5, 0));
-    m.apply_pulled(&write("t", TagField::Expired, 8e12), LogPos(6, 0));
+    // Another instance's `revalidateTag(t, 'max')` at 500: expires a year later.
+    let old = TagWrite::made_at("t", TagField::Expired, 500.0 + 3.15e10, 500.0);
+    assert!(m.apply_pulled(&old));
+    // Here, at 1000: `updateTag(t)`, expired now.
+    m.update(&tags(&["t"]), None, 1000.0);
+    // A pull that read the log before our write reached it brings the old write again.
+    assert!(!m.apply_pulled(&old));
     assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
-    // Ours landed at 7-0, after them: it stays.
-    m.committed(&local, 1, LogPos(7, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
-    // Older pulls never replace it, a later write does.
-    m.apply_pulled(&write("t", TagField::Expired, 8e12), LogPos(6, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
-    m.apply_pulled(&write("t", TagField::Expired, 2000.0), LogPos(8, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(2000.0));
+    // A write made after ours wins, in whatever order it arrives.
+    let later = TagWrite::made_at("t", TagField::Expired, 9e12, 2000.0);
+    assert!(m.apply_pulled(&later));
+    assert_eq!(m.state("t").unwrap().expired, Some(9e12));
   }
 
   #[test]
-  fn a_write_logged_after_an_uncommitted_local_one_wins_at_commit() {
-    let mut m = TagManifest::default();
-    let local = m.update_local(&tags(&["t"]), None, 1000.0, 1);
-    // Pulled before our commit answered, but logged after ours (at 9-0 > 7-0).
-    m.apply_pulled(&write("t", TagField::Expired, 3000.0), LogPos(9, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(1000.0));
-    m.committed(&local, 1, LogPos(7, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(3000.0));
+  fn a_write_delivered_late_never_undoes_a_newer_one() {
+    // Two instances see the same two writes in opposite orders; both settle on the newer.
+    let older = TagWrite::made_at("t", TagField::Stale, 100.0, 100.0);
+    let newer = TagWrite::made_at("t", TagField::Stale, 200.0, 200.0);
+    let (mut a, mut b) = (TagManifest::default(), TagManifest::default());
+    a.apply_pulled(&older);
+    a.apply_pulled(&newer);
+    b.apply_pulled(&newer);
+    b.apply_pulled(&older);
+    assert_eq!(a.state("t"), b.state("t"));
+    assert_eq!(a.state("t").unwrap().stale, Some(200.0));
   }
 
   #[test]
-  fn a_failed_local_write_yields_to_the_store() {
-    let mut m = TagManifest::default();
-    let a = m.update_local(&tags(&["a"]), None, 1000.0, 1);
-    let b = m.update_local(&tags(&["b"]), None, 1000.0, 2);
-    m.apply_pulled(&write("b", TagField::Expired, 500.0), LogPos(3, 0));
-    m.failed(&a, 1, LogPos(4, 0));
-    m.failed(&b, 2, LogPos(4, 0));
-    // Nothing was waiting for `a`: its value stays until a write logged after 4-0.
-    assert_eq!(m.state("a").unwrap().expired, Some(1000.0));
-    m.apply_pulled(&write("a", TagField::Expired, 100.0), LogPos(4, 0));
-    assert_eq!(m.state("a").unwrap().expired, Some(100.0));
-    // `b`: the store's value, which every other instance has too.
-    assert_eq!(m.state("b").unwrap().expired, Some(500.0));
+  fn writes_made_at_the_same_time_settle_on_the_stricter() {
+    // `revalidateTag(t, 'max')` and `updateTag(t)` made in the same millisecond on two
+    // instances: both end with the expiry now, whatever order they arrived in.
+    let max = TagWrite::made_at("t", TagField::Expired, 1000.0 + 3.15e10, 1000.0);
+    let now = TagWrite::made_at("t", TagField::Expired, 1000.0, 1000.0);
+    let (mut a, mut b) = (TagManifest::default(), TagManifest::default());
+    a.apply_pulled(&max);
+    a.apply_pulled(&now);
+    b.apply_pulled(&now);
+    b.apply_pulled(&max);
+    assert_eq!(a.state("t").unwrap().expired, Some(1000.0));
+    assert_eq!(b.state("t").unwrap().expired, Some(1000.0));
+    // Stale marks: the later mark.
+    let s1 = TagWrite::made_at("u", TagField::Stale, 5.0, 7.0);
+    let s2 = TagWrite::made_at("u", TagField::Stale, 6.0, 7.0);
+    a.apply_pulled(&s2);
+    a.apply_pulled(&s1);
+    assert_eq!(a.state("u").unwrap().stale, Some(6.0));
   }
 
   #[test]
-  fn only_the_latest_local_write_of_a_field_settles_it() {
-    let mut m = TagManifest::default();
-    let first = m.update_local(
-      &tags(&["t"]),
-      Some(Durations { expire: Some(60.0) }),
-      1000.0,
-      1,
-    );
-    let second = m.update_local(&tags(&["t"]), None, 2000.0, 2);
-    m.apply_pulled(&write("t", TagField::Expired, 5.0), LogPos(9, 0));
-    // The first commit settles `stale` only; `expired` belongs to the second write.
-    m.committed(&first, 1, LogPos(7, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(2000.0));
-    m.apply_pulled(&write("t", TagField::Stale, 1.0), LogPos(6, 0));
-    assert_eq!(m.state("t").unwrap().stale, Some(1000.0));
-    m.committed(&second, 2, LogPos(8, 0));
-    assert_eq!(m.state("t").unwrap().expired, Some(5.0));
+  fn field_values_round_trip_and_old_values_lose() {
+    let w = TagWrite::made_at("a:b", TagField::Expired, 1.5e12 + 0.25, 1.4e12 + 0.125);
+    assert_eq!(TagWrite::from_field(&w.key(), &w.value()), Some(w.clone()));
+    // An older version's value (no `@`): made at 0, so anything made since wins.
+    let legacy = TagWrite::from_field("x:a:b", "5").unwrap();
+    assert_eq!((legacy.time, legacy.at), (5.0, 0.0));
+    assert!(w.wins_over(legacy.time, legacy.at));
+    assert_eq!(TagWrite::from_field("x:a", "nope@1"), None);
+    assert_eq!(TagWrite::from_field("q:a", "1@1"), None);
   }
 
   #[test]

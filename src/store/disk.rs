@@ -39,13 +39,13 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::codec;
 use crate::entry::EntryMeta;
 use crate::error::{Error, ErrorCode, Result};
-use crate::tags::{LogPos, TagField, TagWrite};
+use crate::tags::{TagField, TagWrite};
 
 /// The database file inside the directory.
 pub const FILE_NAME: &str = "tagcache.sqlite";
 /// Schema version (`PRAGMA user_version`): a database of another version is recreated, so
 /// an upgrade costs misses, never a crash.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// How long the writer waits for another process's write lock before failing.
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a read waits when the database is locked (only while another process recovers
@@ -188,8 +188,8 @@ impl Queue {
 
 /// Tag writes found in the database, and the position they bring a reader to.
 pub struct TagPull {
-  /// Each write with its row's position (`(seq, 0)`): a row carries the tag's whole state.
-  pub writes: Vec<(TagWrite, LogPos)>,
+  /// The fields of each changed row (a row carries the tag's whole state).
+  pub writes: Vec<TagWrite>,
   pub seq: u64,
 }
 
@@ -266,7 +266,9 @@ fn prepare_schema(conn: &mut Connection) -> rusqlite::Result<()> {
        CREATE TABLE IF NOT EXISTS tags (
          tag TEXT PRIMARY KEY NOT NULL,
          stale REAL,
+         stale_at REAL,
          expired REAL,
+         expired_at REAL,
          seq INTEGER NOT NULL);
        CREATE INDEX IF NOT EXISTS tags_by_seq ON tags(seq);
        CREATE TABLE IF NOT EXISTS totals (
@@ -412,19 +414,20 @@ impl DiskStore {
       .map_err(|_| store_error("delete", "the writer thread stopped"))?
   }
 
-  /// Writes tag fields; resolves once they are committed and synced to disk, with the
-  /// position of the last one. Runs on tokio's blocking pool, beside the entry writer.
-  pub async fn write_tags(&self, writes: Vec<TagWrite>) -> Result<LogPos> {
+  /// Writes tag fields (each only over an older one, `TagWrite::wins_over`); resolves once
+  /// they are committed and synced to disk. Runs on tokio's blocking pool, beside the entry
+  /// writer.
+  pub async fn write_tags(&self, writes: Vec<TagWrite>) -> Result<()> {
     if writes.is_empty() {
-      return Ok(LogPos::default());
+      return Ok(());
     }
     let conn = self.tag_writer.clone();
     tokio::task::spawn_blocking(move || {
       let mut conn = conn.lock();
       let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
       let last = tx.query_row("SELECT coalesce(max(seq), 0) FROM tags", [], |r| r.get(0))?;
-      let last = write_tags(&tx, &writes, last)?;
-      tx.commit().map(|_| LogPos(last as u64, 0))
+      write_tags(&tx, &writes, last)?;
+      tx.commit()
     })
     .await
     .map_err(|e| store_error("revalidate tags", e))?
@@ -435,8 +438,9 @@ impl DiskStore {
   /// One indexed query: cheap enough for the start of every request.
   pub fn pull_tags(&self, after: u64) -> Result<TagPull> {
     self.with_reader(|conn| {
-      let mut statement =
-        conn.prepare_cached("SELECT tag, stale, expired, seq FROM tags WHERE seq > ?1")?;
+      let mut statement = conn.prepare_cached(
+        "SELECT tag, stale, stale_at, expired, expired_at, seq FROM tags WHERE seq > ?1",
+      )?;
       let mut rows = statement.query(params![after as i64])?;
       let mut pull = TagPull {
         writes: Vec::new(),
@@ -444,15 +448,12 @@ impl DiskStore {
       };
       while let Some(row) = rows.next()? {
         let tag: String = row.get(0)?;
-        let seq = row.get::<_, i64>(3)? as u64;
-        let at = LogPos(seq, 0);
-        if let Some(stale) = row.get::<_, Option<f64>>(1)? {
-          let write = TagWrite::new(&tag, TagField::Stale, stale);
-          pull.writes.push((write, at));
-        }
-        if let Some(expired) = row.get::<_, Option<f64>>(2)? {
-          let write = TagWrite::new(&tag, TagField::Expired, expired);
-          pull.writes.push((write, at));
+        let seq = row.get::<_, i64>(5)? as u64;
+        for (field, column) in [(TagField::Stale, 1), (TagField::Expired, 3)] {
+          if let Some(time) = row.get::<_, Option<f64>>(column)? {
+            let at = row.get::<_, Option<f64>>(column + 1)?.unwrap_or(0.0);
+            pull.writes.push(TagWrite::made_at(&tag, field, time, at));
+          }
         }
         pull.seq = pull.seq.max(seq);
       }
@@ -704,19 +705,27 @@ fn write_tags(
   writes: &[TagWrite],
   mut seq: i64,
 ) -> rusqlite::Result<i64> {
+  // Only over an older field (`TagWrite::wins_over`): a process whose write was delayed
+  // never undoes a newer one another process committed first.
   let mut stale = tx.prepare_cached(
-    "INSERT INTO tags (tag, stale, seq) VALUES (?1, ?2, ?3)
-     ON CONFLICT(tag) DO UPDATE SET stale = excluded.stale, seq = excluded.seq",
+    "INSERT INTO tags (tag, stale, stale_at, seq) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT(tag) DO UPDATE SET
+       stale = excluded.stale, stale_at = excluded.stale_at, seq = excluded.seq
+     WHERE tags.stale IS NULL OR excluded.stale_at > coalesce(tags.stale_at, 0)
+       OR (excluded.stale_at = coalesce(tags.stale_at, 0) AND excluded.stale >= tags.stale)",
   )?;
   let mut expired = tx.prepare_cached(
-    "INSERT INTO tags (tag, expired, seq) VALUES (?1, ?2, ?3)
-     ON CONFLICT(tag) DO UPDATE SET expired = excluded.expired, seq = excluded.seq",
+    "INSERT INTO tags (tag, expired, expired_at, seq) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT(tag) DO UPDATE SET
+       expired = excluded.expired, expired_at = excluded.expired_at, seq = excluded.seq
+     WHERE tags.expired IS NULL OR excluded.expired_at > coalesce(tags.expired_at, 0)
+       OR (excluded.expired_at = coalesce(tags.expired_at, 0) AND excluded.expired <= tags.expired)",
   )?;
   for w in writes {
     seq += 1;
     match w.field {
-      TagField::Stale => stale.execute(params![w.tag, w.time, seq])?,
-      TagField::Expired => expired.execute(params![w.tag, w.time, seq])?,
+      TagField::Stale => stale.execute(params![w.tag, w.time, w.at, seq])?,
+      TagField::Expired => expired.execute(params![w.tag, w.time, w.at, seq])?,
     };
   }
   Ok(seq)
@@ -870,15 +879,16 @@ mod tests {
     let pulled = b.pull_tags(start.seq).unwrap();
     assert_eq!(pulled.writes.len(), 2);
     assert_eq!(pulled.seq, 2);
+    // An older write (made at 5, before the 20 stored) changes nothing…
     block_on(a.write_tags(vec![TagWrite::new("posts", TagField::Expired, 5.0)])).unwrap();
+    assert!(b.pull_tags(pulled.seq).unwrap().writes.is_empty());
+    // …a newer one replaces the field; the row's whole state comes with it.
+    let newer = TagWrite::made_at("posts", TagField::Expired, 25.0, 30.0);
+    block_on(a.write_tags(vec![newer.clone()])).unwrap();
     let later = b.pull_tags(pulled.seq).unwrap();
-    // The row's whole state: stale kept, expired overwritten (last write wins).
     assert_eq!(
       later.writes,
-      vec![
-        (TagWrite::new("posts", TagField::Stale, 10.0), LogPos(3, 0)),
-        (TagWrite::new("posts", TagField::Expired, 5.0), LogPos(3, 0))
-      ]
+      vec![TagWrite::new("posts", TagField::Stale, 10.0), newer]
     );
     assert!(b.pull_tags(later.seq).unwrap().writes.is_empty());
   }

@@ -41,7 +41,7 @@ use super::redis_connect::{self, Client, Conn};
 pub use super::redis_connect::{redact, RedisConfig};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::tags::{LogPos, TagWrite};
+use crate::tags::TagWrite;
 
 /// `key` with the glob characters of `SCAN MATCH` escaped, so it matches only itself.
 fn glob_escape(key: &str) -> String {
@@ -65,12 +65,13 @@ pub const PULL_EVERY_MS: u64 = 1000;
 /// How often the subscriber pings its connection, so a dead one is noticed and replaced.
 const WATCH_PING_MS: u64 = 5000;
 
-/// A stream position, `ms-seq`, as the engine orders tag writes.
-pub type LogId = LogPos;
+/// A stream position, `ms-seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct LogId(pub u64, pub u64);
 
 fn parse_id(s: &str) -> Option<LogId> {
   let (a, b) = s.split_once('-')?;
-  Some(LogPos(a.parse().ok()?, b.parse().ok()?))
+  Some(LogId(a.parse().ok()?, b.parse().ok()?))
 }
 
 fn render_id(id: LogId) -> String {
@@ -96,9 +97,8 @@ type LogEntries = Vec<(String, Vec<String>)>;
 
 /// What `read_log` found.
 pub enum LogRead {
-  /// New field writes since the given id, in order, each with its id, and the id to
-  /// continue from.
-  Fields(Vec<(TagWrite, LogId)>, LogId),
+  /// New field writes since the given id, in order, and the id to continue from.
+  Fields(Vec<TagWrite>, LogId),
   /// The log was trimmed past the given id, or the tag state was lost or replaced (a new
   /// epoch): reload the whole hash.
   Gap,
@@ -188,11 +188,17 @@ pub struct RedisStore {
   pub location: String,
   down_until_ms: AtomicU64,
   down: AtomicBool,
+  /// Why the back-off is open, for the calls it fails at once.
+  down_reason: Mutex<String>,
   /// Error codes Redis answered with (logged once each), and the call they failed.
   command_errors: Mutex<Vec<(String, &'static str)>>,
   any_command_errors: AtomicBool,
   /// The tag state's epoch, once known (see the module docs).
   epoch: Mutex<Option<Arc<str>>>,
+  /// How many times a known epoch was replaced by another (the tag state was lost).
+  epoch_changes: AtomicU64,
+  /// When that last happened (wall-clock ms, as `f64` bits; 0: never).
+  epoch_replaced_at: AtomicU64,
   /// `CONFIG GET maxmemory-policy` was checked.
   policy_checked: AtomicBool,
 }
@@ -243,9 +249,12 @@ impl RedisStore {
       location,
       down_until_ms: AtomicU64::new(0),
       down: AtomicBool::new(false),
+      down_reason: Mutex::new(String::new()),
       command_errors: Mutex::new(Vec::new()),
       any_command_errors: AtomicBool::new(false),
       epoch: Mutex::new(None),
+      epoch_changes: AtomicU64::new(0),
+      epoch_replaced_at: AtomicU64::new(0),
       policy_checked: AtomicBool::new(false),
     })
   }
@@ -281,7 +290,11 @@ impl RedisStore {
     if now < self.down_until_ms.load(Relaxed) {
       return Err(store_error(
         what,
-        format!("Redis at {} is unreachable", self.location),
+        format!(
+          "Redis at {} is unreachable ({}; retried within {BACK_OFF_MS} ms)",
+          self.location,
+          self.down_reason.lock()
+        ),
       ));
     }
     let attempt = async {
@@ -301,6 +314,7 @@ impl RedisStore {
     match failure {
       Failure::Outage(reason) => {
         self.primary_may_have_moved();
+        reason.clone_into(&mut self.down_reason.lock());
         self.down_until_ms.store(now_ms() + BACK_OFF_MS, Relaxed);
         if !self.down.swap(true, Relaxed) {
           eprintln!(
@@ -530,9 +544,28 @@ impl RedisStore {
     let epoch = fit_epoch(epoch);
     let mut known = self.epoch.lock();
     if known.as_deref() != Some(epoch.as_str()) {
+      if known.is_some() {
+        let now = std::time::SystemTime::now()
+          .duration_since(std::time::UNIX_EPOCH)
+          .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        self.epoch_replaced_at.store(now.to_bits(), SeqCst);
+        self.epoch_changes.fetch_add(1, SeqCst);
+      }
       *known = Some(Arc::from(epoch));
     }
     known.clone().unwrap_or_else(|| Arc::from(""))
+  }
+
+  /// When this process last saw the tag state replaced (wall-clock ms; 0: never): entries
+  /// made before then may have been revalidated by what was lost.
+  pub fn replaced_at(&self) -> f64 {
+    f64::from_bits(self.epoch_replaced_at.load(SeqCst))
+  }
+
+  /// Counts the times the tag state was found lost or replaced (a new epoch replaced the one
+  /// known): copies of entries this process holds were judged by a state that is gone.
+  pub fn epoch_changes(&self) -> u64 {
+    self.epoch_changes.load(SeqCst)
   }
 
   /// The stored bytes and where the encoded entry starts in them (after the epoch stamp),
@@ -562,6 +595,8 @@ impl RedisStore {
 
   /// Stores an encoded entry (made after `entry_header()`) for `ttl_ms`; with `if_absent`
   /// only when the key is free (`SET NX`, so a newer entry another instance wrote is kept).
+  /// After this process saw the tag state replaced, an entry made (`timestamp`, ms) before
+  /// that is not stored: a revalidation lost with the old state may have expired it.
   /// One round trip.
   pub async fn set(
     &self,
@@ -569,11 +604,15 @@ impl RedisStore {
     mut value: Vec<u8>,
     ttl_ms: u64,
     if_absent: bool,
+    timestamp: f64,
   ) -> Result<()> {
     if value.first() != Some(&EPOCH_MARK) {
       // Encoded before the epoch was known: stamp it now (a copy, once per process).
       let header = stamp(&self.current_epoch().await?);
       value.splice(0..0, header);
+    }
+    if timestamp < self.replaced_at() {
+      return Ok(());
     }
     let mut pipe = redis::pipe();
     let set = pipe
@@ -596,46 +635,35 @@ impl RedisStore {
     Ok(n > 0)
   }
 
-  /// Writes tag fields to the hash and the log, atomically; returns the log id they got.
-  /// One round trip, O(fields).
-  pub async fn write_tags(&self, writes: &[TagWrite]) -> Result<LogId> {
-    if writes.is_empty() {
-      return Ok(LogId::default());
+  /// Writes tag fields to the hash (each only over an older one, `TagWrite::wins_over`)
+  /// and the log, and announces them, atomically: one script, one round trip, O(fields).
+  pub async fn write_tags(&self, writes: &[TagWrite]) -> Result<()> {
+    // Bounded so the script's `unpack` of the log entry stays well inside Lua's limits.
+    for chunk in writes.chunks(1000) {
+      let mut pipe = redis::pipe();
+      let eval = pipe
+        .cmd("EVAL")
+        .arg(WRITE_TAGS_SCRIPT)
+        .arg(2)
+        .arg(&self.tags_key)
+        .arg(&self.log_key)
+        .arg(&self.changed_channel)
+        .arg(LOG_MAX_LEN);
+      for w in chunk {
+        eval
+          .arg(w.key())
+          .arg(w.time.to_string())
+          .arg(w.at.to_string());
+      }
+      eval.ignore();
+      self.run::<()>("revalidate tags", &pipe).await?;
     }
-    let fields: Vec<(String, String)> = writes
-      .iter()
-      .map(|w| (w.key(), w.time.to_string()))
-      .collect();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    let hset = pipe.cmd("HSET").arg(&self.tags_key);
-    for (field, time) in &fields {
-      hset.arg(field).arg(time);
-    }
-    hset.ignore();
-    let xadd = pipe
-      .cmd("XADD")
-      .arg(&self.log_key)
-      .arg("MAXLEN")
-      .arg("~")
-      .arg(LOG_MAX_LEN)
-      .arg("*");
-    for (field, time) in &fields {
-      xadd.arg(field).arg(time);
-    }
-    // In the transaction, after the log entry: whoever hears it and pulls finds the entry.
-    pipe
-      .cmd("PUBLISH")
-      .arg(&self.changed_channel)
-      .arg(fields.len())
-      .ignore();
-    let (id,): (String,) = self.run("revalidate tags", &pipe).await?;
     for watch in WATCHES.lock().iter().filter_map(Weak::upgrade) {
       if watch.prefix == self.prefix && !Arc::ptr_eq(&watch, &self.watch) {
         watch.dirty.store(true, SeqCst);
       }
     }
-    parse_id(&id).ok_or_else(|| store_error("revalidate tags", format!("log id {id:?}")))
+    Ok(())
   }
 
   /// Whether a tag pull is worth its round trip now; when it is, the caller pulls at once
@@ -723,7 +751,7 @@ impl RedisStore {
           epoch = Some(v);
           return None;
         }
-        TagWrite::from_key(&f, v.parse().ok()?)
+        TagWrite::from_field(&f, &v)
       })
       .collect();
     let epoch = match epoch {
@@ -794,15 +822,12 @@ impl RedisStore {
     let mut last = after;
     let mut fields = Vec::new();
     for (id, pairs) in new {
-      let Some(id) = parse_id(&id) else { continue };
-      last = last.max(id);
+      if let Some(id) = parse_id(&id) {
+        last = last.max(id);
+      }
       for pair in pairs.chunks_exact(2) {
-        if let Some(write) = pair[1]
-          .parse()
-          .ok()
-          .and_then(|time| TagWrite::from_key(&pair[0], time))
-        {
-          fields.push((write, id));
+        if let Some(write) = TagWrite::from_field(&pair[0], &pair[1]) {
+          fields.push(write);
         }
       }
     }
@@ -831,6 +856,45 @@ impl RedisStore {
     }
   }
 }
+
+/// `write_tags`: KEYS = the tag hash, the log; ARGV = the change channel, the log's length,
+/// then `field, time, at` per write. A field is set only over one made earlier (the same
+/// rule as `TagWrite::wins_over`: the later `at`; at the same `at` the later stale mark or
+/// the earlier expiry), so a write that reaches Redis late never undoes a newer one. Every
+/// write is logged (pullers apply the same rule), then one message is published.
+const WRITE_TAGS_SCRIPT: &str = r#"
+local logged = {}
+for i = 3, #ARGV, 3 do
+  local field, time, at = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local value = ARGV[i + 1] .. '@' .. ARGV[i + 2]
+  local take = true
+  local current = redis.call('HGET', KEYS[1], field)
+  if current then
+    local ct, ca = string.match(current, '^([^@]+)@(.+)$')
+    ct, ca = tonumber(ct), tonumber(ca)
+    if ct == nil then
+      ct, ca = tonumber(current), 0
+    end
+    if ct ~= nil then
+      if at ~= ca then
+        take = at > ca
+      elseif string.sub(field, 1, 1) == 's' then
+        take = time >= ct
+      else
+        take = time <= ct
+      end
+    end
+  end
+  if take then
+    redis.call('HSET', KEYS[1], field, value)
+  end
+  logged[#logged + 1] = field
+  logged[#logged + 1] = value
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(logged))
+redis.call('PUBLISH', ARGV[1], #logged / 2)
+return 1
+"#;
 
 /// Epochs we make are 30 bytes; one longer than a header holds (written by hand) is cut.
 fn fit_epoch(mut epoch: String) -> String {
@@ -937,7 +1001,7 @@ mod tests {
     assert!(parse_id("5-1").unwrap() < parse_id("5-2").unwrap());
     assert!(parse_id("5-9").unwrap() < parse_id("6-0").unwrap());
     assert_eq!(parse_id("x"), None);
-    assert_eq!(render_id(LogPos(7, 3)), "7-3");
+    assert_eq!(render_id(LogId(7, 3)), "7-3");
   }
 
   fn store(prefix: &str) -> RedisStore {
