@@ -36,13 +36,48 @@ function mtime(file) {
  */
 function ensureNodeModules() {
   const marker = 'node_modules/.package-lock.json'
-  if (mtime(marker) >= mtime('package-lock.json') && mtime('node_modules/.bin/napi')) return
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  if (!run(npm, ['ci', '--no-audit', '--no-fund'], { allowFailure: true })) {
-    console.error(
-      '\nnpm ci failed. If it says package.json and package-lock.json are not in sync ("Missing: … from lock file"), run `npm install` once and commit package-lock.json.',
-    )
-    process.exit(1)
+  if (mtime(marker) < mtime('package-lock.json') || !mtime('node_modules/.bin/napi')) {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+    if (!run(npm, ['ci', '--no-audit', '--no-fund'], { allowFailure: true })) {
+      console.error(
+        '\nnpm ci failed. If it says package.json and package-lock.json are not in sync ("Missing: … from lock file"), run `npm install` once and commit package-lock.json.',
+      )
+      process.exit(1)
+    }
+  }
+  linkPackage()
+}
+
+/** What `node_modules/tagcache` links to: the package's own entry points (`files`). */
+const PACKAGE_ENTRIES = ['binding.js', 'index.js', 'index.d.ts', 'next', 'bin']
+
+/**
+ * `node_modules/tagcache`, so the example apps and the type fixtures `require('tagcache')`
+ * as an app does: a directory of links to the package's entry points, never a link to the
+ * repository itself (a `file:.` dependency), which would make every tool that walks
+ * `node_modules` walk into a loop. Node loads the linked files from their real paths, so
+ * the addon and every module are the repository's own, one copy.
+ */
+function linkPackage() {
+  const dir = path.join(root, 'node_modules', 'tagcache')
+  const stat = fs.lstatSync(dir, { throwIfNoEntry: false })
+  if (stat && !stat.isDirectory()) fs.rmSync(dir, { force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  for (const entry of PACKAGE_ENTRIES) {
+    const link = path.join(dir, entry)
+    const target = path.join('..', '..', entry)
+    const current = fs.lstatSync(link, { throwIfNoEntry: false })
+    if (current && current.isSymbolicLink() && fs.readlinkSync(link) === target) continue
+    fs.rmSync(link, { recursive: true, force: true })
+    fs.symlinkSync(target, link, entry.includes('.') ? 'file' : 'junction')
+  }
+  // A copy, not a link: Turbopack does not read a package.json through a symlink.
+  const manifest = fs.readFileSync(path.join(root, 'package.json'))
+  const copy = path.join(dir, 'package.json')
+  const current = fs.lstatSync(copy, { throwIfNoEntry: false })
+  if (current && current.isSymbolicLink()) fs.rmSync(copy)
+  if (!current || current.isSymbolicLink() || !fs.readFileSync(copy).equals(manifest)) {
+    fs.writeFileSync(copy, manifest)
   }
 }
 
