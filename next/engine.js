@@ -89,6 +89,8 @@ function sharedEngine() {
     // Disk writes are write-behind: commit the queued ones when the process exits (`next
     // build`'s workers exit right after their last prerender; `next start` on SIGTERM).
     if (engine.storage === 'disk') process.once('exit', () => engine.flush())
+    // OpenTelemetry metrics when the app has `@opentelemetry/api` (a no-op without an SDK).
+    require('./otel.js').registerOpenTelemetry(engine)
     globalThis[ENGINE] = engine
   }
   return globalThis[ENGINE]
