@@ -740,7 +740,16 @@ impl<V: Payload> Cache<V> {
     } else {
       (String::new(), String::new())
     };
-    let (evicted, _) = self.store.insert_at(key, meta, value, now)?;
+    // With Redis and `localTtlMs: 0` an in-process copy could never answer: keep none (it
+    // would fill the tier to its bound for nothing), but refuse what the bound refuses.
+    let keep_copy = self.disk.is_some() || self.shared.is_none() || self.options.local_ttl_ms > 0.0;
+    let evicted = if keep_copy {
+      self.store.insert_at(key, meta, value, now)?.0
+    } else {
+      self.store.check_fits(&key, &meta, value.byte_len())?;
+      self.store.remove(&key);
+      0
+    };
     self.counters.sets.fetch_add(1, Relaxed);
     self.counters.evictions.fetch_add(evicted as u64, Relaxed);
     // Write-behind, once the set is accepted: nothing for the caller to await.

@@ -789,8 +789,14 @@ async function runCase(ops, { setup, customDefault, marginMs = 20, stats = {} })
           setAt: eHi,
         }
         model.entries.set(key, entry)
-        view.local.set(key, [{ entry, sLo: eLo, sHi: eHi }])
-        view.holds.set(key, 'yes')
+        if (view.localTtlMs === 0) {
+          // On a shared store with `localTtlMs: 0` the engine keeps no in-process copy.
+          view.local.delete(key)
+          view.holds.set(key, 'no')
+        } else {
+          view.local.set(key, [{ entry, sLo: eLo, sHi: eHi }])
+          view.holds.set(key, 'yes')
+        }
         return `${describeValue(buffer)} @${timestamp ?? 'now'} ${JSON.stringify(life)}`
       }
       case 'get': {

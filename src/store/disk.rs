@@ -235,6 +235,9 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
   // WAL survives a crash of any process; NORMAL syncs at checkpoints (a commit is on disk
   // once written, in the OS's hands); tag commits raise it to FULL for themselves.
   conn.pragma_update(None, "journal_mode", "WAL")?;
+  // SQLite never shrinks the write-ahead log by itself: past a checkpoint it is cut back to
+  // this, so the files stay near `maxDiskBytes` under a flood of writes.
+  conn.pragma_update(None, "journal_size_limit", 32 * 1024 * 1024)?;
   conn.pragma_update(None, "synchronous", "NORMAL")?;
   Ok(conn)
 }

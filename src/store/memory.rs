@@ -118,17 +118,12 @@ impl<V: Payload> MemoryStore<V> {
     self.insert_checked(key, meta, value, stored_at, true)
   }
 
-  fn insert_checked(
-    &self,
-    key: String,
-    meta: EntryMeta,
-    value: V,
-    stored_at: f64,
-    unless_newer: bool,
-  ) -> Result<(usize, Arc<Stored<V>>)> {
-    let size = entry_size(&key, &meta, value.byte_len());
+  /// The entry's size, or `ERR_VALUE_TOO_LARGE` (and `key` removed) when it alone exceeds
+  /// the bound.
+  pub fn check_fits(&self, key: &str, meta: &EntryMeta, value_len: usize) -> Result<usize> {
+    let size = entry_size(key, meta, value_len);
     if size > self.max_bytes {
-      self.remove(&key);
+      self.remove(key);
       return Err(Error::new(
         ErrorCode::ValueTooLarge,
         format!(
@@ -138,6 +133,18 @@ impl<V: Payload> MemoryStore<V> {
         ),
       ));
     }
+    Ok(size)
+  }
+
+  fn insert_checked(
+    &self,
+    key: String,
+    meta: EntryMeta,
+    value: V,
+    stored_at: f64,
+    unless_newer: bool,
+  ) -> Result<(usize, Arc<Stored<V>>)> {
+    let size = self.check_fits(&key, &meta, value.byte_len())?;
     let stored = Arc::new(Stored {
       meta,
       value,
