@@ -9,13 +9,19 @@
  *   node benchmark/run.js --quick    every scenario, short loads (under 2 minutes); prints the
  *                                    tables, writes benchmark/results/quick.json, leaves the docs
  *                                    alone unless --write
- *   options: --only=uc,isr,revalidate,memory,floor,disk,warm,e2e   --rounds=N   --write | --no-write   --debug
+ *   options: --only=uc,isr,revalidate,memory,floor,disk,warm,e2e,soak   --rounds=N   --write | --no-write   --debug
  *            --report-only (rewrite the docs from the last run's benchmark/results/latest.json)
+ *            --soak-seconds=N (default 600, 60 with --quick)   --soak-stores=memory,disk,redis,redis-nolocal
  *
  * `disk` (issue #10): tagcache's disk tier against Next's FileSystemCache, ISR set and a cold get
  * in a fresh process (see lib/disk.js). `warm` (issue #10): `next build` of examples/isr-app, then
  * the time from spawning `next start` to the first 200 of its prerendered page, tagcache against
  * the built-in, after the build and after a restart (see lib/warm.js; about a minute).
+ *
+ * `soak` (issue #11) runs only when asked for (--only=soak): RSS and p99 latency over
+ * --soak-seconds of churn through the byte bound, per store in a fresh process: memory, disk
+ * tier, and Redis (the Redis store's seconds shared by its two configurations, localTtlMs
+ * default and 0), about 30 minutes in all (see lib/soak.js); docs/benchmarks-soak.svg.
  *
  * `e2e` (`next start` of examples/next-app under autocannon on two pages, about 3 minutes) is part of a full
  * run and left out of --quick unless asked for (--quick --only=e2e). A run of some scenarios
@@ -40,8 +46,12 @@ const flag = (name) => args.includes(`--${name}`)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = flag('quick')
 const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory', 'disk', 'warm', 'e2e']
+/** Scenarios that run only when named in --only (the soak takes half an hour). */
+const OPT_IN = ['soak']
 const only = option('only') ? option('only').split(',') : ALL.filter((s) => !(quick && s === 'e2e'))
-for (const s of only) if (!ALL.includes(s)) die(`unknown scenario ${s}: one of ${ALL.join(', ')}`)
+for (const s of only)
+  if (!ALL.includes(s) && !OPT_IN.includes(s))
+    die(`unknown scenario ${s}: one of ${[...ALL, ...OPT_IN].join(', ')}`)
 
 const settings = quick
   ? {
@@ -59,6 +69,7 @@ const settings = quick
       e2e: { durationS: 5, connections: 32, warmupRequests: 200 },
       disk: { entries: { 1024: 300, 16384: 300, 262144: 48 }, maxMs: 10000 },
       warm: { reps: 1 },
+      soak: { seconds: 60 },
     }
   : {
       rounds: 3,
@@ -75,8 +86,19 @@ const settings = quick
       e2e: { durationS: 10, connections: 32, warmupRequests: 200 },
       disk: { entries: { 1024: 1000, 16384: 1000, 262144: 200 }, maxMs: 20000 },
       warm: { reps: 5 },
+      soak: { seconds: 600 },
     }
 if (option('rounds')) settings.rounds = Number(option('rounds'))
+if (option('soak-seconds')) settings.soak.seconds = Number(option('soak-seconds'))
+if (option('soak-stores')) settings.soak.stores = option('soak-stores').split(',')
+for (const id of settings.soak.stores || [])
+  if (!require('./lib/soak').CONFIGS.some((c) => c.id === id))
+    die(
+      `unknown soak store ${id}: one of ${require('./lib/soak')
+        .CONFIGS.map((c) => c.id)
+        .join(', ')}`,
+    )
+if (!(settings.soak.seconds >= 10)) die('--soak-seconds must be a number of seconds, at least 10')
 
 const started = Date.now()
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`
@@ -241,6 +263,7 @@ const results = {
   disk: {},
   warm: {},
   e2e: {},
+  soak: {},
 }
 
 /** Splits a contender list into those that can run and "not yet available" rows. */
@@ -458,12 +481,23 @@ function fmt(n) {
  */
 function mergeWithPrevious(file) {
   const ran = only
-  if (ALL.every((s) => ran.includes(s)) || !fs.existsSync(file)) return results
+  if (!fs.existsSync(file)) return results
   let prev
   try {
     prev = JSON.parse(fs.readFileSync(file, 'utf8'))
   } catch {
     return results
+  }
+  if (ALL.every((s) => ran.includes(s))) {
+    // A full run replaces everything but the opt-in scenarios it did not run (the soak
+    // carries its own date and build in results.soak.meta).
+    const merged = { ...results }
+    for (const s of OPT_IN.filter((x) => !ran.includes(x))) {
+      merged[s] = prev[s] || {}
+      merged.unavailable.push(...(prev.unavailable || []).filter((u) => u.scenario === s))
+      merged.errors.push(...(prev.errors || []).filter((e) => e.scenario === s))
+    }
+    return merged
   }
   const mine = (scenario) => ran.some((s) => scenario === s || scenario?.startsWith(`${s}-`))
   const merged = { ...prev }
@@ -499,6 +533,12 @@ function mergeWithPrevious(file) {
   return merged
 }
 
+/** docs/benchmarks-soak.svg, when there is a soak to draw. */
+function writeSoakSvg(saved) {
+  if (Object.keys(saved.soak?.stores || {}).length === 0) return
+  fs.writeFileSync(path.join(root, 'docs', 'benchmarks-soak.svg'), require('./lib/soak').svg(saved))
+}
+
 /** `--report-only`: regenerate the docs from benchmark/results/latest.json (after editing NOTES.md). */
 function reportOnly() {
   const saved = JSON.parse(fs.readFileSync(path.join(benchDir, 'results', 'latest.json'), 'utf8'))
@@ -506,12 +546,15 @@ function reportOnly() {
   fs.mkdirSync(path.join(root, 'docs'), { recursive: true })
   fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), report.markdown(saved))
   fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), report.svg(saved))
-  log('rewrote docs/benchmarks.md and docs/benchmarks.svg from benchmark/results/latest.json')
+  writeSoakSvg(saved)
+  log('rewrote docs/benchmarks.md and docs/benchmarks*.svg from benchmark/results/latest.json')
 }
 
 async function main() {
   if (flag('report-only')) return reportOnly()
-  const needRedis = only.some((s) => ['floor', 'uc', 'isr', 'revalidate', 'e2e'].includes(s))
+  const needRedis = only.some((s) =>
+    ['floor', 'uc', 'isr', 'revalidate', 'e2e', 'soak'].includes(s),
+  )
   if (needRedis) {
     if (!redisLib.ensureRedisInstalled(log)) {
       log('redis-server could not be installed: the Redis scenarios are skipped')
@@ -668,6 +711,23 @@ async function main() {
     for (const x of r.errors) results.errors.push({ scenario: 'e2e', ...x })
   }
 
+  if (only.includes('soak')) {
+    const s = settings.soak
+    log(
+      `soak: ${s.seconds} s of churn per store (${s.stores ? s.stores.join(', ') : 'memory, disk, Redis'}), RSS and p99 per 10-s window`,
+    )
+    const r = await require('./lib/soak').runSoak({
+      seconds: s.seconds,
+      stores: s.stores,
+      redis: redisServer,
+      log,
+      debug: flag('debug'),
+    })
+    results.soak = r.soak
+    for (const u of r.unavailable) results.unavailable.push({ scenario: 'soak', ...u })
+    for (const x of r.errors) results.errors.push({ scenario: 'soak', ...x })
+  }
+
   cleanup()
   results.meta.seconds = Math.round((Date.now() - started) / 1000)
   results.meta.loadEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
@@ -690,7 +750,8 @@ async function main() {
     fs.mkdirSync(path.join(root, 'docs'), { recursive: true })
     fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), md)
     fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), report.svg(saved))
-    log(`wrote docs/benchmarks.md, docs/benchmarks.svg and ${path.relative(root, latest)}`)
+    writeSoakSvg(saved)
+    log(`wrote docs/benchmarks.md, docs/benchmarks*.svg and ${path.relative(root, latest)}`)
   } else {
     log(
       `wrote ${path.relative(root, latest)} (docs left as they are${quick ? '; --write to update them from a quick run' : ''})`,

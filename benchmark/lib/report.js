@@ -8,6 +8,7 @@ const os = require('node:os')
 const path = require('node:path')
 const contenders = require('./contenders')
 const { SIZES, sizeLabel, CHUNK, keyCount } = require('./workload')
+const soak = require('./soak')
 
 const C64 = 'c64'
 
@@ -1095,6 +1096,8 @@ function consoleTables(results) {
         rest.join('\n').replace(/\*\*/g, ''),
     )
   }
+  const soakLines = soak.consoleTable(results)
+  if (soakLines) parts.push(soakLines)
   parts.push(
     'NOT AVAILABLE / FAILED\n' +
       (results.unavailable.length || results.errors.length
@@ -1327,6 +1330,8 @@ ${commandsDetail(results)}
 ${e2eIntro(results)}
 
 ${e2eTable(results)}
+
+${soak.markdown(results)}
 
 ## Not available or failed
 
