@@ -569,37 +569,32 @@ describe('TLS and AUTH', () => {
       '-extfile',
       'client.cnf',
     )
-    const mutualPort = await require('./helpers/ports').freePort()
-    mutual = await startRedis([
-      '--tls-port',
-      String(mutualPort),
-      '--tls-cert-file',
-      path.join(dir, 'server.crt'),
-      '--tls-key-file',
-      path.join(dir, 'server.key'),
-      '--tls-ca-cert-file',
-      path.join(dir, 'ca.crt'),
-      '--tls-auth-clients',
-      'yes',
-    ])
-    mutual.tlsUrl = `rediss://127.0.0.1:${mutualPort}`
-    const tlsPort = await require('./helpers/ports').freePort()
-    secure = await startRedis(
-      [
-        '--tls-port',
-        String(tlsPort),
-        '--tls-cert-file',
-        path.join(dir, 'server.crt'),
-        '--tls-key-file',
-        path.join(dir, 'server.key'),
-        '--tls-ca-cert-file',
-        path.join(dir, 'ca.crt'),
-        '--tls-auth-clients',
-        'no',
-      ],
-      { password: 's3cret' },
-    )
-    secure.tlsUrl = (password) => `rediss://:${password}@127.0.0.1:${tlsPort}`
+    /** A redis-server with a TLS port (certificate from the CA above); `{ redis, port }`. */
+    const tlsServer = async (authClients, options) => {
+      const port = await require('./helpers/ports').freePort()
+      const redis = await startRedis(
+        [
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          path.join(dir, 'server.crt'),
+          '--tls-key-file',
+          path.join(dir, 'server.key'),
+          '--tls-ca-cert-file',
+          path.join(dir, 'ca.crt'),
+          '--tls-auth-clients',
+          authClients,
+        ],
+        options,
+      )
+      return { redis, port }
+    }
+    const requiring = await tlsServer('yes')
+    mutual = requiring.redis
+    mutual.tlsUrl = `rediss://127.0.0.1:${requiring.port}`
+    const plain = await tlsServer('no', { password: 's3cret' })
+    secure = plain.redis
+    secure.tlsUrl = (password) => `rediss://:${password}@127.0.0.1:${plain.port}`
   }, 30_000)
   afterAll(async () => {
     if (secure) await secure.stop()

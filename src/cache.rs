@@ -222,6 +222,17 @@ impl<V: Payload> Cache<V> {
     })
   }
 
+  /// Pulls the tag state if this engine never did, before its first Redis read or write: it
+  /// knows no revalidation yet (a `next build` makes no requests, so nothing calls
+  /// `refreshTags`), and its entries must be stamped with the epoch they were judged under.
+  /// A failure is left to the call that follows. Boxed: inline, the pull's future would nest
+  /// inside every read's and write's (too deep for the compiler).
+  async fn pull_once(&self) {
+    if self.refresh_started.load(Relaxed) == 0 {
+      let _ = Box::pin(self.refresh_tags()).await;
+    }
+  }
+
   /// Keeps tag writes Redis did not take for `send_unsent`, the newest 10,000 at most.
   fn keep_unsent(&self, writes: Vec<TagWrite>) {
     let mut unsent = self.unsent_tags.lock();
@@ -450,11 +461,7 @@ impl<V: Payload> Cache<V> {
         .get(key, self.now())
         .map(|found| found.map(|bytes| (bytes, 0)))
     } else if let Some(shared) = &self.shared {
-      // An engine that never pulled knows no revalidation yet (a `next build` makes no
-      // requests, so nothing calls `refreshTags`): pull once before judging what Redis holds.
-      if self.refresh_started.load(Relaxed) == 0 {
-        let _ = self.refresh_tags().await;
-      }
+      self.pull_once().await;
       self.counters.shared_reads.fetch_add(1, Relaxed);
       epoch_changes = shared.epoch_changes();
       shared.get(key).await
@@ -867,12 +874,7 @@ impl<V: Payload> Cache<V> {
         if_absent,
         timestamp,
       } => {
-        // As before a first read: an engine that never pulled learns the tag state (and its
-        // epoch) first, so its entries are stamped with the epoch they were judged under.
-        if self.refresh_started.load(Relaxed) == 0 {
-          // Boxed: inline, the pull's future would nest inside every write's (too deep).
-          let _ = Box::pin(self.refresh_tags()).await;
-        }
+        self.pull_once().await;
         let done = shared.set(&key, bytes, ttl_ms, if_absent, timestamp).await;
         if done.is_err() {
           // Redis did not take it (or may not have): the in-process copy must not outlive

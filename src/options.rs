@@ -126,13 +126,9 @@ impl Options {
         )))
       }
     };
-    if let Some((key, _)) = fields.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
-      return Err(invalid(format!(
-        "unknown option {}; known options: {}",
-        quote(key),
-        KNOWN.join(", ")
-      )));
-    }
+    reject_unknown(fields, &KNOWN, |key, known| {
+      format!("unknown option {key}; known options: {known}")
+    })?;
     let mut options = Options {
       profiles: Profiles::from_config(input.field("cacheLife"))?,
       ..Options::default()
@@ -203,6 +199,19 @@ impl Options {
       ));
     }
     Ok(options)
+  }
+}
+
+/// `ERR_INVALID_OPTIONS` for the first field not in `known` (a typo must not silently fall
+/// back to a default); `message` gets the field quoted (cut) and the known ones listed.
+fn reject_unknown(
+  fields: &[(String, Input)],
+  known: &[&str],
+  message: impl Fn(&str, &str) -> String,
+) -> Result<()> {
+  match fields.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+    Some((key, _)) => Err(invalid(message(&quote(key), &known.join(", ")))),
+    None => Ok(()),
   }
 }
 
@@ -314,13 +323,9 @@ fn parse_sentinel(value: &Input) -> Result<Option<Sentinel>> {
       )))
     }
   };
-  if let Some((key, _)) = fields.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
-    return Err(invalid(format!(
-      "unknown redisSentinel field {}; known fields: {}",
-      quote(key),
-      FIELDS.join(", ")
-    )));
-  }
+  reject_unknown(fields, &FIELDS, |key, known| {
+    format!("unknown redisSentinel field {key}; known fields: {known}")
+  })?;
   let name = match value.field("name") {
     Input::String(s) if !s.is_empty() => s.clone(),
     v => {
@@ -390,13 +395,11 @@ fn parse_tls(value: &Input) -> Result<Option<Tls>> {
       )))
     }
   };
-  if let Some((key, _)) = fields.iter().find(|(k, _)| !FIELDS.contains(&k.as_str())) {
-    return Err(invalid(format!(
-      "unknown tls field {}; known fields: {} (the server name checked is the URL's host)",
-      quote(key),
-      FIELDS.join(", ")
-    )));
-  }
+  reject_unknown(fields, &FIELDS, |key, known| {
+    format!(
+      "unknown tls field {key}; known fields: {known} (the server name checked is the URL's host)"
+    )
+  })?;
   let pem = |field: &str| -> Result<Option<Vec<u8>>> {
     match value.field(field) {
       v if v.is_nullish() => Ok(None),

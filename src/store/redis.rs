@@ -734,13 +734,7 @@ impl RedisStore {
     // reads must go on. The log's end first: a write landing between the two is in the hash
     // and pulled again from the log (harmless), never missed.
     let mut pipe = redis::pipe();
-    pipe
-      .cmd("XREVRANGE")
-      .arg(&self.log_key)
-      .arg("+")
-      .arg("-")
-      .arg("COUNT")
-      .arg(1);
+    self.log_end(&mut pipe, "XREVRANGE");
     pipe.cmd("HGETALL").arg(&self.tags_key);
     let (last, all): (LogEntries, Vec<(String, String)>) = self.run("load tags", &pipe).await?;
     let mut epoch = None;
@@ -781,20 +775,8 @@ impl RedisStore {
       .arg("+")
       .arg("COUNT")
       .arg(LOG_MAX_LEN);
-    pipe
-      .cmd("XRANGE")
-      .arg(&self.log_key)
-      .arg("-")
-      .arg("+")
-      .arg("COUNT")
-      .arg(1);
-    pipe
-      .cmd("XREVRANGE")
-      .arg(&self.log_key)
-      .arg("+")
-      .arg("-")
-      .arg("COUNT")
-      .arg(1);
+    self.log_end(&mut pipe, "XRANGE");
+    self.log_end(&mut pipe, "XREVRANGE");
     pipe.cmd("XLEN").arg(&self.log_key);
     pipe.cmd("HGET").arg(&self.tags_key).arg(EPOCH_FIELD);
     type Read = (LogEntries, LogEntries, LogEntries, u64, Option<String>);
@@ -832,6 +814,22 @@ impl RedisStore {
       }
     }
     Ok(LogRead::Fields(fields, last))
+  }
+
+  /// Adds the log's first entry (`XRANGE`) or last entry (`XREVRANGE`) to `pipe`.
+  fn log_end(&self, pipe: &mut Pipeline, command: &str) {
+    let (from, to) = if command == "XRANGE" {
+      ("-", "+")
+    } else {
+      ("+", "-")
+    };
+    pipe
+      .cmd(command)
+      .arg(&self.log_key)
+      .arg(from)
+      .arg(to)
+      .arg("COUNT")
+      .arg(1);
   }
 
   /// Warns once per Redis location when its eviction policy may evict the tag state
