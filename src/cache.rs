@@ -23,18 +23,15 @@ use crate::clock::Clock;
 use crate::codec;
 use crate::entry::{EntryMeta, Freshness};
 use crate::error::{Error, ErrorCode, Result};
-use crate::input::{quote, Input};
 use crate::metrics::{Latencies, Op, Tier};
 use crate::options::{Options, Sentinel, Shared};
-use crate::profile::{seconds, CacheLife, PartialCacheLife, INFINITE_CACHE};
+use crate::parse::SetMeta;
+use crate::profile::{Profiles, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
 use crate::store::redis::{LogId, LogRead};
 use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
-use crate::tags::{
-  encode_header_safe, parse_lookup_tags, parse_tags, Durations, TagManifest, TagState, TagWrite,
-  IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH,
-};
+use crate::tags::{implicit_tags_for_path, Durations, PathKind, TagManifest, TagState, TagWrite};
 use crate::trace;
 
 /// Longest TTL given to a shared-store entry: "never" entries are dropped after 30 days
@@ -263,20 +260,6 @@ impl<V: Payload> Cache<V> {
       .is_some_and(|shared| shared.epoch_changes() != seen)
   }
 
-  /// Parses options (see `Options::parse`) and builds an engine.
-  pub fn from_input(options: &Input, clock: Clock) -> Result<Self> {
-    Cache::with_clock(Options::parse(options)?, clock)
-  }
-
-  pub fn options(&self) -> &Options {
-    &self.options
-  }
-
-  /// True when entries and tags live in a shared store.
-  pub fn is_shared(&self) -> bool {
-    self.shared.is_some()
-  }
-
   /// What holds the entries: `"redis"`, `"disk"` (memory in front of the disk tier) or
   /// `"memory"` (also when a configured disk tier could not be opened).
   pub fn storage(&self) -> &'static str {
@@ -349,7 +332,7 @@ impl<V: Payload> Cache<V> {
   /// two clock reads would be a measurable part of it.
   pub fn get(&self, key: &str, soft_tags: &[String]) -> Result<Lookup<V>> {
     if !self.options.debug {
-      return self.get_at(key, soft_tags, self.now());
+      return self.get_in_process(key, soft_tags, self.now());
     }
     let started = Instant::now();
     let now = self.now();
@@ -357,7 +340,7 @@ impl<V: Payload> Cache<V> {
       Some(entry) => trace::verdict(&entry.meta, &self.manifest.read(), soft_tags, now),
       None => "absent".into(),
     };
-    let lookup = self.get_at(key, soft_tags, now);
+    let lookup = self.get_in_process(key, soft_tags, now);
     if matches!(lookup, Ok(Lookup::Hit(_) | Lookup::Miss)) {
       trace::line(
         "get",
@@ -395,8 +378,8 @@ impl<V: Payload> Cache<V> {
     self.store.remove_if_same(key, entry);
   }
 
-  /// `get` at a given time (ms), for tests.
-  pub fn get_at(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Lookup<V>> {
+  /// `get`'s work at `now` (ms); `get` times it for the debug trace.
+  fn get_in_process(&self, key: &str, soft_tags: &[String], now: f64) -> Result<Lookup<V>> {
     self.check_open()?;
     let local = self.store.get(key);
     if self.disk.is_some() || self.shared.is_some() {
@@ -584,114 +567,13 @@ impl<V: Payload> Cache<V> {
     Ok(found)
   }
 
-  /// Resolves `set`'s `meta`: `{ tags?, profile? | stale?/revalidate?/expire?, timestamp? }`.
-  /// `profile` is a name or `{ stale?, revalidate?, expire? }`; explicit timings and a
-  /// profile's missing fields inherit from the `default` profile. `timestamp` defaults to `now`.
-  pub fn parse_meta(&self, meta: &Input, now: f64) -> Result<EntryMeta> {
-    const KNOWN: [&str; 7] = [
-      "tags",
-      "profile",
-      "stale",
-      "revalidate",
-      "expire",
-      "timestamp",
-      "ifAbsent",
-    ];
-    match meta {
-      Input::Undefined | Input::Null | Input::Object(_) => {}
-      other => {
-        return Err(Error::new(
-          ErrorCode::InvalidOptions,
-          format!("meta must be an object, got {}", other.describe()),
-        ))
-      }
-    }
-    if let Input::Object(fields) = meta {
-      if let Some((k, _)) = fields.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
-        return Err(Error::new(
-          ErrorCode::InvalidOptions,
-          format!(
-            "meta has an unknown field {}; known: {}",
-            quote(k),
-            KNOWN.join(", ")
-          ),
-        ));
-      }
-    }
-    let tags = match meta.field("tags") {
-      v if v.is_nullish() => Vec::new(),
-      v => parse_tags(v, "meta.tags")?,
-    };
-    let explicit = ["stale", "revalidate", "expire"]
-      .iter()
-      .any(|f| !meta.field(f).is_nullish());
-    let profile = meta.field("profile");
-    let life: CacheLife = if !profile.is_nullish() {
-      if explicit {
-        return Err(Error::new(
-          ErrorCode::InvalidOptions,
-          "meta: give either profile or stale/revalidate/expire, not both",
-        ));
-      }
-      self.options.profiles.resolve(profile)?
-    } else {
-      // Explicit timings are stored as given: Next writes entries whose revalidate exceeds
-      // their expire (an inline `cacheLife({ expire })` keeps the default revalidate).
-      let default = self.options.profiles.get("default")?;
-      CacheLife {
-        stale: seconds(meta.field("stale"), "meta.stale")?.unwrap_or(default.stale),
-        revalidate: seconds(meta.field("revalidate"), "meta.revalidate")?
-          .unwrap_or(default.revalidate),
-        expire: seconds(meta.field("expire"), "meta.expire")?.unwrap_or(default.expire),
-      }
-    };
-    let timestamp = match meta.field("timestamp") {
-      v if v.is_nullish() => now,
-      Input::Number(n) if n.is_finite() && *n >= 0.0 => *n,
-      v => {
-        return Err(Error::new(
-          ErrorCode::InvalidOptions,
-          format!(
-            "meta.timestamp must be milliseconds since the epoch, got {}",
-            v.describe()
-          ),
-        ))
-      }
-    };
-    Ok(EntryMeta {
-      tags,
-      stale: life.stale,
-      revalidate: life.revalidate,
-      expire: life.expire,
-      timestamp,
-    })
-  }
-
-  /// Stores `value` under `key` with `meta` (see `parse_meta`). With a shared store the
-  /// in-process tier keeps it and the returned write goes to Redis.
-  /// `meta.ifAbsent: true` stores only when nothing is stored under `key` (in process, on
-  /// disk, on Redis: `SET NX`), so seeding from the build output never overwrites a newer
-  /// regeneration.
-  pub fn set(&self, key: String, value: V, meta: &Input) -> Result<Option<SharedWrite>> {
-    self.check_open()?;
-    let if_absent = match meta.field("ifAbsent") {
-      v if v.is_nullish() => false,
-      Input::Bool(b) => *b,
-      v => {
-        return Err(Error::new(
-          ErrorCode::InvalidOptions,
-          format!("meta.ifAbsent must be a boolean, got {}", v.describe()),
-        ))
-      }
-    };
-    let meta = self.parse_meta(meta, self.now())?;
-    self.store_entry(key, value, meta, if_absent)
-  }
-
-  /// Stores an entry whose metadata is already resolved.
-  /// Errors: `ERR_VALUE_TOO_LARGE` when it alone exceeds `maxMemoryBytes`.
-  pub fn set_entry(&self, key: String, value: V, meta: EntryMeta) -> Result<Option<SharedWrite>> {
-    self.store_entry(key, value, meta, false)
+  /// Stores `value` under `key` with resolved metadata (`parse::set_meta`). With a shared
+  /// store the in-process tier keeps it and the returned write goes to Redis. `if_absent`
+  /// stores only when nothing is stored under `key` (in process, on disk, on Redis: `SET
+  /// NX`), so seeding from the build output never overwrites a newer regeneration.
+  /// Errors: `ERR_VALUE_TOO_LARGE` when it alone exceeds `maxMemoryBytes`, `ERR_CLOSED`.
+  pub fn set(&self, key: String, value: V, meta: SetMeta) -> Result<Option<SharedWrite>> {
+    self.store_entry(key, value, meta.meta, meta.if_absent)
   }
 
   fn store_entry(
@@ -899,69 +781,43 @@ impl<V: Payload> Cache<V> {
   }
 
   /// Next's `updateTags(tags, durations?)`: with `{ expire? }` the tags are stale now and
-  /// expire `expire` seconds from now; without durations they expire now.
-  pub fn update_tags(&self, tags: &Input, durations: &Input) -> Result<Option<SharedWrite>> {
+  /// expire `expire` seconds from now; without durations they expire now. `tags` are
+  /// validated and encoded (`parse::tags`). Errors: `ERR_CLOSED`.
+  pub fn update_tags(
+    &self,
+    tags: &[String],
+    durations: Option<Durations>,
+  ) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    let tags = parse_tags(tags, "tags")?;
-    let durations = match durations {
-      v if v.is_nullish() => None,
-      v => Some(Durations {
-        expire: PartialCacheLife::parse(v, "durations")?.expire,
-      }),
-    };
-    Ok(self.apply(&tags, durations))
+    Ok(self.apply(tags, durations))
   }
 
-  /// `revalidateTag(tag | tags, profile?)` as in Next 16: a profile name (resolved from the
-  /// cacheLife config, e.g. `'max'`) or `{ expire }` makes the tags stale now and expired
-  /// `expire` seconds later (stale-while-revalidate); no profile expires them now.
-  /// Errors: `ERR_UNKNOWN_PROFILE` (nothing changed), `ERR_INVALID_TAG`, `ERR_TAG_TOO_LONG`.
-  pub fn revalidate_tag(&self, tags: &Input, profile: &Input) -> Result<Option<SharedWrite>> {
+  /// `revalidateTag(tag | tags, profile?)` as in Next 16, with the profile resolved
+  /// (`parse::revalidate_profile`): durations make the tags stale now and expired `expire`
+  /// seconds later (stale-while-revalidate); none expires them now. Errors: `ERR_CLOSED`.
+  pub fn revalidate_tag(
+    &self,
+    tags: &[String],
+    durations: Option<Durations>,
+  ) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    let tags = parse_tags(tags, "tag")?;
-    let durations = match profile {
-      // Next: a falsy profile (`undefined`, `''`) is no profile.
-      v if v.is_nullish() => None,
-      Input::String(name) if name.is_empty() => None,
-      // Next passes the profile's `expire` as written in the config: a custom profile
-      // without one only marks the tags stale.
-      Input::String(name) => Some(Durations {
-        expire: self.options.profiles.written_expire(name)?,
-      }),
-      Input::Object(_) => {
-        let inline = PartialCacheLife::parse(profile, "profile")?;
-        inline.check_order("profile")?;
-        Some(Durations {
-          expire: inline.expire,
-        })
-      }
-      other => {
-        return Err(Error::new(
-          ErrorCode::InvalidCacheLife,
-          format!(
-            "profile must be a cacheLife profile name or {{ expire }}, got {}",
-            other.describe()
-          ),
-        ))
-      }
-    };
-    Ok(self.apply(&tags, durations))
+    Ok(self.apply(tags, durations))
   }
 
-  /// `updateTag(tag)`: the tag expires now (read-your-own-writes in a Server Action).
-  pub fn update_tag(&self, tag: &Input) -> Result<Option<SharedWrite>> {
+  /// `updateTag(tag)`: the tags expire now (read-your-own-writes in a Server Action).
+  /// Errors: `ERR_CLOSED`.
+  pub fn update_tag(&self, tags: &[String]) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    let tags = parse_tags(tag, "tag")?;
-    Ok(self.apply(&tags, None))
+    Ok(self.apply(tags, None))
   }
 
-  /// `revalidatePath(path, type?)`: expires the implicit tag of `path` exactly as Next
-  /// builds it (`_N_T_` + path without trailing slash, `/page` or `/layout` appended for a
-  /// type, and the `/` ↔ `/index` twin). Returns the tags it expired.
+  /// `revalidatePath(path, type?)`: expires the implicit tags of `path` exactly as Next
+  /// builds them (`tags::implicit_tags_for_path`). Returns the tags it expired.
+  /// Errors: `ERR_TAG_TOO_LONG`, `ERR_CLOSED`.
   pub fn revalidate_path(
     &self,
-    path: &Input,
-    kind: &Input,
+    path: &str,
+    kind: Option<PathKind>,
   ) -> Result<(Vec<String>, Option<SharedWrite>)> {
     self.check_open()?;
     let tags = implicit_tags_for_path(path, kind)?;
@@ -990,10 +846,9 @@ impl<V: Payload> Cache<V> {
   }
 
   /// `getExpiration(tags)`: the latest time (ms) at which one of `tags` expired, 0 if none.
-  /// Tags that cannot have been revalidated (not strings, absurdly long) are skipped.
-  pub fn get_expiration(&self, tags: &Input) -> Result<f64> {
+  /// `tags` are lookup tags (`parse::lookup_tags`). Errors: `ERR_CLOSED`.
+  pub fn get_expiration(&self, tags: &[String]) -> Result<f64> {
     self.check_open()?;
-    let tags = parse_lookup_tags(tags);
     Ok(
       self
         .manifest
@@ -1005,16 +860,15 @@ impl<V: Payload> Cache<V> {
   /// The known state of each of `tags` (times in ms; `None` where never set), as this
   /// engine knows it now (after `refresh_tags` for what other instances wrote). Tags that
   /// cannot have been revalidated are skipped, as in `get_expiration`.
-  pub fn tag_states(&self, tags: &Input) -> Result<Vec<(String, TagState)>> {
+  pub fn tag_states(&self, tags: &[String]) -> Result<Vec<(String, TagState)>> {
     self.check_open()?;
-    let tags = parse_lookup_tags(tags);
     let manifest = self.manifest.read();
     Ok(
       tags
-        .into_iter()
+        .iter()
         .map(|t| {
-          let state = manifest.state(&t).unwrap_or_default();
-          (t, state)
+          let state = manifest.state(t).unwrap_or_default();
+          (t.clone(), state)
         })
         .collect(),
     )
@@ -1156,9 +1010,10 @@ impl<V: Payload> Cache<V> {
     shared.tags_may_have_changed() || self.pulling.load(SeqCst)
   }
 
-  /// A profile by name or `{ stale?, revalidate?, expire? }`, resolved against the config.
-  pub fn resolve_profile(&self, profile: &Input) -> Result<CacheLife> {
-    self.options.profiles.resolve(profile)
+  /// The cacheLife profiles this engine resolves names against (the app's config over
+  /// Next's defaults).
+  pub fn profiles(&self) -> &Profiles {
+    &self.options.profiles
   }
 
   pub fn stats(&self) -> Stats {
@@ -1226,57 +1081,4 @@ impl<V: Payload> Drop for Timed<'_, V> {
   fn drop(&mut self) {
     self.0.observe(self.1, self.2, self.3);
   }
-}
-
-/// The implicit tags `revalidatePath(path, type)` expires in Next 16
-/// (`server/web/spec-extension/revalidate.ts`).
-pub fn implicit_tags_for_path(path: &Input, kind: &Input) -> Result<Vec<String>> {
-  let Input::String(path) = path else {
-    return Err(Error::new(
-      ErrorCode::InvalidOptions,
-      format!("path must be a string, got {}", path.describe()),
-    ));
-  };
-  let kind = match kind {
-    // Next: a falsy type (`undefined`, `''`) is no type.
-    v if v.is_nullish() => None,
-    Input::String(k) if k.is_empty() => None,
-    Input::String(k) if k == "page" || k == "layout" => Some(k.as_str()),
-    other => {
-      return Err(Error::new(
-        ErrorCode::InvalidOptions,
-        format!(
-          "type must be \"page\" or \"layout\", got {}",
-          other.describe()
-        ),
-      ))
-    }
-  };
-  let path_len = path.encode_utf16().count();
-  if path_len > MAX_SOFT_TAG_LENGTH {
-    return Err(Error::new(
-      ErrorCode::TagTooLong,
-      format!(
-        "path is {path_len} characters long, more than the {MAX_SOFT_TAG_LENGTH} Next.js allows"
-      ),
-    ));
-  }
-  let trimmed = if path.len() > 1 && path.ends_with('/') {
-    &path[..path.len() - 1]
-  } else {
-    path.as_str()
-  };
-  let mut tag = format!("{IMPLICIT_TAG_PREFIX}{}", encode_header_safe(trimmed));
-  if let Some(kind) = kind {
-    if !tag.ends_with('/') {
-      tag.push('/');
-    }
-    tag.push_str(kind);
-  }
-  let twin = match tag.strip_prefix(IMPLICIT_TAG_PREFIX) {
-    Some("/") => Some(format!("{IMPLICIT_TAG_PREFIX}/index")),
-    Some("/index") => Some(format!("{IMPLICIT_TAG_PREFIX}/")),
-    _ => None,
-  };
-  Ok(std::iter::once(tag).chain(twin).collect())
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod input;
 pub mod metrics;
 pub mod options;
+pub mod parse;
 pub mod profile;
 pub mod store;
 pub mod tags;

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::input::Input;
 
 /// Next's `NEXT_CACHE_TAG_MAX_LENGTH`.
 pub const MAX_TAG_LENGTH: usize = 256;
@@ -325,54 +324,63 @@ pub fn encode_header_safe(tag: &str) -> std::borrow::Cow<'_, str> {
   std::borrow::Cow::Owned(out)
 }
 
-/// Parses a tag list: a string or an array of strings, each validated and encoded as Next
-/// encodes tags. `what` names the argument in errors (e.g. `tags`).
-pub fn parse_tags(value: &Input, what: &str) -> Result<Vec<String>> {
-  match value {
-    Input::String(tag) => {
-      validate_tag(tag, what)?;
-      Ok(vec![encode_header_safe(tag).into_owned()])
-    }
-    Input::Array(items) => items
-      .iter()
-      .enumerate()
-      .map(|(i, item)| match item {
-        Input::String(tag) => {
-          validate_tag(tag, &format!("{what}[{i}]"))?;
-          Ok(encode_header_safe(tag).into_owned())
-        }
-        other => Err(Error::new(
-          ErrorCode::InvalidTag,
-          format!("{what}[{i}] must be a string, got {}", other.describe()),
-        )),
-      })
-      .collect(),
-    other => Err(Error::new(
-      ErrorCode::InvalidTag,
-      format!(
-        "{what} must be a string or an array of strings, got {}",
-        other.describe()
-      ),
-    )),
+/// The rule for a tag that is only looked up (soft tags in `get`, `getExpiration`): kept,
+/// encoded as Next encodes tags, unless it is empty or longer than any stored tag can be
+/// (4 × 1024 bytes: no revalidation can have stored it). Next does not cap implicit tags of
+/// long URLs, so these are skipped, never an error. Reuses `tag`'s allocation when the
+/// encoding changes nothing.
+pub fn lookup_tag(tag: String) -> Option<String> {
+  if tag.is_empty() || tag.len() > 4 * MAX_SOFT_TAG_LENGTH {
+    return None;
   }
+  Some(match encode_header_safe(&tag) {
+    std::borrow::Cow::Borrowed(_) => tag,
+    std::borrow::Cow::Owned(encoded) => encoded,
+  })
 }
 
-/// Parses tags that are only looked up (soft tags in `get`, `getExpiration`): strings are
-/// kept (encoded like Next's), anything else and over-long tags are skipped, since no
-/// revalidation can ever have stored them. Next does not cap implicit tags of long URLs.
-pub fn parse_lookup_tags(value: &Input) -> Vec<String> {
-  let keep = |tag: &String| !tag.is_empty() && tag.len() <= 4 * MAX_SOFT_TAG_LENGTH;
-  match value {
-    Input::String(tag) if keep(tag) => vec![encode_header_safe(tag).into_owned()],
-    Input::Array(items) => items
-      .iter()
-      .filter_map(|item| match item {
-        Input::String(tag) if keep(tag) => Some(encode_header_safe(tag).into_owned()),
-        _ => None,
-      })
-      .collect(),
-    _ => Vec::new(),
+/// `revalidatePath`'s `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+  Page,
+  Layout,
+}
+
+/// The implicit tags `revalidatePath(path, type)` expires in Next 16
+/// (`server/web/spec-extension/revalidate.ts`): `_N_T_` + the path without a trailing
+/// slash, `/page` or `/layout` appended for a type, and the `/` ↔ `/index` twin.
+/// Errors: `ERR_TAG_TOO_LONG` for a path longer than 1024 characters.
+pub fn implicit_tags_for_path(path: &str, kind: Option<PathKind>) -> Result<Vec<String>> {
+  let path_len = path.encode_utf16().count();
+  if path_len > MAX_SOFT_TAG_LENGTH {
+    return Err(Error::new(
+      ErrorCode::TagTooLong,
+      format!(
+        "path is {path_len} characters long, more than the {MAX_SOFT_TAG_LENGTH} Next.js allows"
+      ),
+    ));
   }
+  let trimmed = if path.len() > 1 && path.ends_with('/') {
+    &path[..path.len() - 1]
+  } else {
+    path
+  };
+  let mut tag = format!("{IMPLICIT_TAG_PREFIX}{}", encode_header_safe(trimmed));
+  if let Some(kind) = kind {
+    if !tag.ends_with('/') {
+      tag.push('/');
+    }
+    tag.push_str(match kind {
+      PathKind::Page => "page",
+      PathKind::Layout => "layout",
+    });
+  }
+  let twin = match tag.strip_prefix(IMPLICIT_TAG_PREFIX) {
+    Some("/") => Some(format!("{IMPLICIT_TAG_PREFIX}/index")),
+    Some("/index") => Some(format!("{IMPLICIT_TAG_PREFIX}/")),
+    _ => None,
+  };
+  Ok(std::iter::once(tag).chain(twin).collect())
 }
 
 #[cfg(test)]
@@ -559,21 +567,38 @@ mod tests {
     assert_eq!(encode_header_safe("😀"), "%F0%9F%98%80");
     assert_eq!(encode_header_safe("a\nb\tc"), "a%0Ab\tc");
     assert_eq!(encode_header_safe(&encode_header_safe("café")), "caf%C3%A9");
-    assert_eq!(parse_tags(&"café".into(), "t").unwrap(), vec!["caf%C3%A9"]);
   }
 
   #[test]
-  fn parse_tags_accepts_string_or_array() {
-    assert_eq!(parse_tags(&"a".into(), "tags").unwrap(), tags(&["a"]));
-    let arr = Input::Array(vec!["a".into(), "b".into()]);
-    assert_eq!(parse_tags(&arr, "tags").unwrap(), tags(&["a", "b"]));
-    let bad = Input::Array(vec!["a".into(), Input::Number(1.0)]);
-    let err = parse_tags(&bad, "tags").unwrap_err();
-    assert_eq!(err.code, ErrorCode::InvalidTag);
-    assert!(err.message.contains("tags[1]"));
+  fn implicit_tags_are_built_as_next_builds_them() {
     assert_eq!(
-      parse_tags(&Input::Null, "tags").unwrap_err().code,
-      ErrorCode::InvalidTag
+      implicit_tags_for_path("/blog/", None).unwrap(),
+      tags(&["_N_T_/blog"])
     );
+    assert_eq!(
+      implicit_tags_for_path("/blog", Some(PathKind::Page)).unwrap(),
+      tags(&["_N_T_/blog/page"])
+    );
+    assert_eq!(
+      implicit_tags_for_path("/", None).unwrap(),
+      tags(&["_N_T_/", "_N_T_/index"])
+    );
+    assert_eq!(
+      implicit_tags_for_path("/", Some(PathKind::Layout)).unwrap(),
+      tags(&["_N_T_/layout"])
+    );
+    let long = format!("/{}", "a".repeat(1024));
+    assert_eq!(
+      implicit_tags_for_path(&long, None).unwrap_err().code,
+      ErrorCode::TagTooLong
+    );
+  }
+
+  #[test]
+  fn lookup_tag_keeps_what_a_revalidation_could_have_stored() {
+    assert_eq!(lookup_tag("a".into()), Some("a".into()));
+    assert_eq!(lookup_tag("café".into()), Some("caf%C3%A9".into()));
+    assert_eq!(lookup_tag(String::new()), None);
+    assert_eq!(lookup_tag("a".repeat(4097)), None);
   }
 }

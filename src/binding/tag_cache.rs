@@ -19,6 +19,9 @@ use crate::clock::Clock;
 use crate::entry::Freshness;
 use crate::error::ErrorCode;
 use crate::input::Input;
+use crate::options::Options;
+use crate::parse;
+use crate::tags::lookup_tag;
 
 /// A tag-aware cache with the semantics of Next.js 16's `revalidateTag(tag, profile)`,
 /// `updateTag` and `revalidatePath`, with cacheLife profiles resolved from your config.
@@ -215,7 +218,7 @@ impl LookupTags<'_> {
 
 /// Soft tags as Next passes them (an array of strings), read without the generic `Input`
 /// walk, or a `SoftTags` made earlier (no conversion at all); anything else goes through
-/// `parse_lookup_tags`'s lenient rules.
+/// `parse::lookup_tags`'s lenient rules (`tags::lookup_tag`).
 fn lookup_tags<'env>(value: Option<&Unknown<'env>>) -> Result<LookupTags<'env>> {
   let Some(value) = value else {
     return Ok(LookupTags::Read(Vec::new()));
@@ -241,22 +244,14 @@ fn lookup_tags<'env>(value: Option<&Unknown<'env>>) -> Result<LookupTags<'env>> 
           simple = false;
           continue;
         };
-        if tag.is_empty() || tag.len() > 4 * crate::tags::MAX_SOFT_TAG_LENGTH {
-          continue;
-        }
-        tags.push(match crate::tags::encode_header_safe(&tag) {
-          std::borrow::Cow::Borrowed(_) => tag,
-          std::borrow::Cow::Owned(encoded) => encoded,
-        });
+        tags.extend(lookup_tag(tag));
       }
       if simple {
         return Ok(LookupTags::Read(tags));
       }
     }
   }
-  Ok(LookupTags::Read(crate::tags::parse_lookup_tags(
-    &to_input(value).js()?,
-  )))
+  Ok(LookupTags::Read(parse::lookup_tags(&to_input(value).js()?)))
 }
 
 /// The `SoftTags` instance `value` is, if it is one, through napi-rs's public class-instance
@@ -302,7 +297,7 @@ impl TagCache {
   ) -> Result<Self> {
     let options = opt_input(options.as_ref()).js()?;
     let clock = next_clock(&env).unwrap_or_default();
-    let inner = Cache::from_input(&options, clock).js()?;
+    let inner = Cache::with_clock(Options::parse(&options).js()?, clock).js()?;
     if let (Some(reason), Input::String(dir)) = (inner.disk_error(), options.field("diskDir")) {
       eprintln!(
         "tagcache: the disk cache at {dir} is unavailable ({reason}); caching in memory only"
@@ -499,6 +494,8 @@ impl TagCache {
         ),
       ));
     };
+    self.inner.check_open().js()?;
+    let meta = parse::set_meta(meta, self.inner.profiles(), self.inner.now()).js()?;
     self.inner.set(key, bytes, meta).js()
   }
 
@@ -537,9 +534,11 @@ impl TagCache {
     #[napi(ts_arg_type = "string | { expire?: number }")] profile: Option<Unknown>,
   ) -> napi::Result<Unknown<'env>> {
     let result = (|| {
-      let tags = to_input(&tags).js()?;
+      self.inner.check_open().js()?;
+      let tags = parse::tags(&to_input(&tags).js()?, "tag").js()?;
       let profile = opt_input(profile.as_ref()).js()?;
-      self.inner.revalidate_tag(&tags, &profile).js()
+      let durations = parse::revalidate_profile(&profile, self.inner.profiles()).js()?;
+      self.inner.revalidate_tag(&tags, durations).js()
     })();
     after_write(env, &self.inner, result.map(|write| ((), write)))
   }
@@ -551,9 +550,11 @@ impl TagCache {
     env: &'env Env,
     #[napi(ts_arg_type = "string")] tag: Unknown,
   ) -> napi::Result<Unknown<'env>> {
-    let result = to_input(&tag)
-      .js()
-      .and_then(|tag| self.inner.update_tag(&tag).js());
+    let result = (|| {
+      self.inner.check_open().js()?;
+      let tags = parse::tags(&to_input(&tag).js()?, "tag").js()?;
+      self.inner.update_tag(&tags).js()
+    })();
     after_write(env, &self.inner, result.map(|write| ((), write)))
   }
 
@@ -568,9 +569,11 @@ impl TagCache {
     #[napi(ts_arg_type = "'page' | 'layout'")] kind: Option<Unknown>,
   ) -> napi::Result<Unknown<'env>> {
     let result = (|| {
+      self.inner.check_open().js()?;
       let path = to_input(&path).js()?;
       let kind = opt_input(kind.as_ref()).js()?;
-      self.inner.revalidate_path(&path, &kind).js()
+      let (path, kind) = parse::path(&path, &kind).js()?;
+      self.inner.revalidate_path(&path, kind).js()
     })();
     after_write(env, &self.inner, result)
   }
@@ -585,9 +588,10 @@ impl TagCache {
     #[napi(ts_arg_type = "TagDurations")] durations: Option<Unknown>,
   ) -> napi::Result<Unknown<'env>> {
     let result = (|| {
-      let tags = to_input(&tags).js()?;
-      let durations = opt_input(durations.as_ref()).js()?;
-      self.inner.update_tags(&tags, &durations).js()
+      self.inner.check_open().js()?;
+      let tags = parse::tags(&to_input(&tags).js()?, "tags").js()?;
+      let durations = parse::update_durations(&opt_input(durations.as_ref()).js()?).js()?;
+      self.inner.update_tags(&tags, durations).js()
     })();
     after_write(env, &self.inner, result.map(|write| ((), write)))
   }
@@ -602,7 +606,7 @@ impl TagCache {
   ) -> napi::Result<Unknown<'env>> {
     let result = to_input(&tags)
       .js()
-      .and_then(|tags| self.inner.get_expiration(&tags).js());
+      .and_then(|tags| self.inner.get_expiration(&parse::lookup_tags(&tags)).js());
     settle(env, result)
   }
 
@@ -615,7 +619,7 @@ impl TagCache {
     &self,
     #[napi(ts_arg_type = "string[]")] tags: Unknown,
   ) -> Result<Vec<TagStateInfo>> {
-    let tags = to_input(&tags).js()?;
+    let tags = parse::lookup_tags(&to_input(&tags).js()?);
     Ok(
       self
         .inner
@@ -673,7 +677,11 @@ impl TagCache {
     &self,
     #[napi(ts_arg_type = "string | CacheLifeInput")] profile: Unknown,
   ) -> Result<CacheLifeProfile> {
-    let life = self.inner.resolve_profile(&to_input(&profile).js()?).js()?;
+    let life = self
+      .inner
+      .profiles()
+      .resolve(&to_input(&profile).js()?)
+      .js()?;
     Ok(CacheLifeProfile {
       stale: life.stale,
       revalidate: life.revalidate,

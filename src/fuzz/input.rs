@@ -7,14 +7,15 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
+use super::js_shaped::JsShaped;
 use super::support::{check, must_pass, no_panic};
 use crate::cache::{Cache, Lookup};
 use crate::clock::{Clock, ManualTime};
 use crate::error::{Error, ErrorCode, Result};
 use crate::input::Input;
 use crate::options::Options;
+use crate::parse::lookup_tags as parse_lookup_tags;
 use crate::profile::{seconds, CacheLife, PartialCacheLife, Profiles, INFINITE_CACHE};
-use crate::tags::parse_lookup_tags;
 
 use ErrorCode::*;
 
@@ -145,7 +146,7 @@ fn engine(time: &'static ManualTime) -> Cache<Vec<u8>> {
     ),
   ]);
   time.set(NOW);
-  Cache::from_input(&options, Clock::manual(time)).unwrap()
+  Cache::js_engine(&options, Clock::manual(time)).unwrap()
 }
 
 /// How strict the checks of a run are.
@@ -210,7 +211,7 @@ fn valid_life(life: &CacheLife) -> bool {
 /// What a cache call could change, to check that a failed call changed nothing.
 fn footprint(cache: &Cache<Vec<u8>>, tags: &[String]) -> (u64, u64, u64, String) {
   let stats = cache.stats();
-  let states = cache.tag_states(&Input::Array(
+  let states = cache.js_tag_states(&Input::Array(
     tags.iter().map(|t| Input::String(t.clone())).collect(),
   ));
   (
@@ -301,8 +302,10 @@ fn cache_calls(
 ) -> std::result::Result<(), TestCaseError> {
   let cache = engine(time);
   // Something to change: an entry and a revalidated tag.
-  cache.set("k".into(), vec![1], &Input::Undefined).unwrap();
-  cache.update_tag(&Input::from("seen")).unwrap();
+  cache
+    .js_set("k".into(), vec![1], &Input::Undefined)
+    .unwrap();
+  cache.js_update_tag(&Input::from("seen")).unwrap();
   let mut touched = vec!["seen".to_string()];
   strings_in(&a, &mut touched);
   strings_in(&b, &mut touched);
@@ -325,12 +328,12 @@ fn cache_calls(
     rules,
     "resolve_profile",
     &[UnknownProfile, InvalidCacheLife],
-    || cache.resolve_profile(&a),
+    || cache.profiles().resolve(&a),
   )? {
     prop_assert!(valid_life(&life), "{life:?}");
   }
   if let Some(meta) = checked(rules, "parse_meta", &meta_codes, || {
-    cache.parse_meta(&a, NOW)
+    crate::parse::set_meta(&a, cache.profiles(), NOW).map(|m| m.meta)
   })? {
     prop_assert!(meta.timestamp.is_finite() && meta.timestamp >= 0.0);
     prop_assert!(
@@ -363,35 +366,35 @@ fn cache_calls(
       out
     }};
   }
-  mutating!("set", &meta_codes, cache.set("k".into(), vec![2], &a));
+  mutating!("set", &meta_codes, cache.js_set("k".into(), vec![2], &a));
   mutating!(
     "set (new key)",
     &meta_codes,
-    cache.set("fresh".into(), vec![3], &a)
+    cache.js_set("fresh".into(), vec![3], &a)
   );
   mutating!(
     "revalidate_tag",
     &profile_codes,
-    cache.revalidate_tag(&a, &b)
+    cache.js_revalidate_tag(&a, &b)
   );
   mutating!(
     "update_tags",
     &[InvalidTag, TagTooLong, InvalidCacheLife],
-    cache.update_tags(&a, &b)
+    cache.js_update_tags(&a, &b)
   );
-  mutating!("update_tag", &tag_codes, cache.update_tag(&a));
+  mutating!("update_tag", &tag_codes, cache.js_update_tag(&a));
   if let Some((tags, _)) = mutating!(
     "revalidate_path",
     &[InvalidOptions, TagTooLong],
-    cache.revalidate_path(&a, &b)
+    cache.js_revalidate_path(&a, &b)
   ) {
     prop_assert!(!tags.is_empty() && tags.iter().all(|t| t.starts_with("_N_T_")));
   }
 
   // Lookups never fail on their tags.
-  let expiration = checked(rules, "get_expiration", &[], || cache.get_expiration(&a))?.unwrap();
+  let expiration = checked(rules, "get_expiration", &[], || cache.js_get_expiration(&a))?.unwrap();
   prop_assert!(expiration == 0.0 || (expiration.is_finite() && expiration <= time.get()));
-  checked(rules, "tag_states", &[], || cache.tag_states(&a))?;
+  checked(rules, "tag_states", &[], || cache.js_tag_states(&a))?;
   let soft = parse_lookup_tags(&a);
   let found = checked(rules, "get", &[], || cache.get("k", &soft))?.unwrap();
   prop_assert!(matches!(found, Lookup::Hit(_) | Lookup::Miss));

@@ -8,6 +8,7 @@
 
 mod codec;
 mod input;
+mod js_shaped;
 mod model;
 mod support;
 mod tags;

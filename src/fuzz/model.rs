@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
+use super::js_shaped::JsShaped;
 use super::support::{check, must_pass, no_panic};
 use super::tags::{next_encode, next_revalidate_path};
 use crate::cache::{Cache, Lookup};
@@ -32,7 +33,7 @@ use crate::clock::{Clock, ManualTime};
 use crate::entry::Freshness;
 use crate::error::ErrorCode;
 use crate::input::Input;
-use crate::tags::parse_lookup_tags;
+use crate::parse::lookup_tags as parse_lookup_tags;
 
 const INFINITE_CACHE: f64 = 4_294_967_294.0;
 
@@ -534,7 +535,7 @@ struct Case {
 fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestCaseError> {
   let config = config(case.custom_default);
   time.set(case.start);
-  let cache: Cache<Vec<u8>> = Cache::from_input(&engine_config(&config), Clock::manual(time))
+  let cache: Cache<Vec<u8>> = Cache::js_engine(&engine_config(&config), Clock::manual(time))
     .map_err(|e| TestCaseError::fail(format!("config refused: {e}")))?;
   let mut model = Model::new(case.start, &config);
   for (i, op) in case.ops.iter().enumerate() {
@@ -570,7 +571,7 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
           meta.push(("timestamp".into(), Input::Number(model.now + offset)));
         }
         let engine = no_panic("set", || {
-          cache.set(KEYS[*key].to_string(), value.clone(), &Input::Object(meta))
+          cache.js_set(KEYS[*key].to_string(), value.clone(), &Input::Object(meta))
         })?;
         let want = model.set(KEYS[*key], value, tags, timing, *timestamp);
         prop_assert_eq!(engine.map(|_| ()).map_err(|e| e.code), want, "{}", at());
@@ -632,7 +633,7 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
           Profile::Inline(w) => w.input(),
         };
         let engine = no_panic("revalidate_tag", || {
-          cache.revalidate_tag(&tags_input, &profile_input)
+          cache.js_revalidate_tag(&tags_input, &profile_input)
         })?;
         prop_assert_eq!(
           engine.as_ref().map(|_| ()).map_err(|e| e.code),
@@ -645,7 +646,7 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
         }
       }
       Op::UpdateTag { tag } => {
-        no_panic("update_tag", || cache.update_tag(&Input::from(*tag)))?
+        no_panic("update_tag", || cache.js_update_tag(&Input::from(*tag)))?
           .map_err(|e| TestCaseError::fail(format!("{}: {e}", at())))?;
         model.update_tags(&encoded(&[tag]), None);
       }
@@ -663,7 +664,7 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
           .input(),
         };
         no_panic("update_tags", || {
-          cache.update_tags(&tag_inputs(tags), &durations_input)
+          cache.js_update_tags(&tag_inputs(tags), &durations_input)
         })?
         .map_err(|e| TestCaseError::fail(format!("{}: {e}", at())))?;
         model.update_tags(&tags_encoded, *durations);
@@ -671,7 +672,7 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
       Op::RevalidatePath { path, kind } => {
         let kind_input = kind.map_or(Input::Undefined, Input::from);
         let (tags, _) = no_panic("revalidate_path", || {
-          cache.revalidate_path(&Input::from(*path), &kind_input)
+          cache.js_revalidate_path(&Input::from(*path), &kind_input)
         })?
         .map_err(|e| TestCaseError::fail(format!("{}: {e}", at())))?;
         let want = next_revalidate_path(path, *kind).unwrap();
@@ -679,8 +680,10 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
         model.update_tags(&want, None);
       }
       Op::GetExpiration { tags } => {
-        let got = no_panic("get_expiration", || cache.get_expiration(&tag_inputs(tags)))?
-          .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let got = no_panic("get_expiration", || {
+          cache.js_get_expiration(&tag_inputs(tags))
+        })?
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(got, model.expiration(&encoded(tags)), "{}", at());
       }
     }

@@ -7,11 +7,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::support::{check, must_pass, no_panic};
-use crate::cache::implicit_tags_for_path;
 use crate::error::ErrorCode;
 use crate::input::Input;
 use crate::tags::{
-  encode_header_safe, parse_lookup_tags, parse_tags, validate_tag, TagField, TagWrite,
+  encode_header_safe, implicit_tags_for_path, validate_tag, TagField, TagWrite,
   IMPLICIT_TAG_PREFIX, MAX_SOFT_TAG_LENGTH, MAX_TAG_LENGTH,
 };
 
@@ -315,7 +314,7 @@ fn tags_are_encoded_like_next() {
       }
       // parse_tags: the encoded tag when valid, else the validation error.
       let parsed = no_panic("parse_tags", || {
-        parse_tags(&Input::String(tag.clone()), "tags")
+        crate::parse::tags(&Input::String(tag.clone()), "tags")
       })?;
       match (validate_tag(&tag, "tags"), parsed) {
         (Ok(()), Ok(tags)) => prop_assert_eq!(tags, vec![encoded.clone()]),
@@ -342,7 +341,7 @@ fn tag_lists_parse_item_by_item() {
     vec(item, 0..6),
     |items| {
       let input = Input::Array(items.clone());
-      let parsed = no_panic("parse_tags", || parse_tags(&input, "tags"))?;
+      let parsed = no_panic("parse_tags", || crate::parse::tags(&input, "tags"))?;
       let first_bad = items.iter().enumerate().find_map(|(i, item)| match item {
         Input::String(s) => validate_tag(s, "t").err().map(|e| (i, e.code)),
         _ => Some((i, ErrorCode::InvalidTag)),
@@ -366,7 +365,7 @@ fn tag_lists_parse_item_by_item() {
         (want, got) => prop_assert!(false, "expected {want:?}, got {got:?}"),
       }
       // Lookups never fail: strings kept (encoded) unless empty or absurdly long.
-      let looked_up = no_panic("parse_lookup_tags", || parse_lookup_tags(&input))?;
+      let looked_up = no_panic("parse_lookup_tags", || crate::parse::lookup_tags(&input))?;
       let want: Vec<String> = items
         .iter()
         .filter_map(|i| match i {
@@ -446,7 +445,8 @@ fn revalidate_path_builds_next_implicit_tags() {
     |(path, kind)| {
       let kind_input = kind.map_or(Input::Undefined, Input::from);
       let result = no_panic("implicit_tags_for_path", || {
-        implicit_tags_for_path(&Input::String(path.clone()), &kind_input)
+        crate::parse::path(&Input::String(path.clone()), &kind_input)
+          .and_then(|(path, kind)| implicit_tags_for_path(&path, kind))
       })?;
       if kind == Some("other") {
         // Next's types allow only 'page' and 'layout'; we say so rather than guess.
