@@ -298,7 +298,15 @@ describe('disk tier', () => {
     const lines = result.stderr.trim().split('\n')
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(
-      /^tagcache: the disk cache at .* is unavailable .*caching in memory only$/,
+      /^\[tagcache\] the disk cache at .* is unavailable .*caching in memory only$/,
     )
+    // TAGCACHE_LOG=off silences tagcache's warnings, and nothing else changes.
+    const quiet = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, TAGCACHE_LOG: 'off' },
+    })
+    expect(quiet.status).toBe(0)
+    expect(quiet.stdout.trim()).toBe('memory v')
+    expect(quiet.stderr).toBe('')
   })
 })

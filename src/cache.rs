@@ -29,7 +29,7 @@ use crate::parse::SetMeta;
 use crate::profile::{Profiles, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
-use crate::store::redis::{LogId, LogRead};
+use crate::store::redis::TagPull;
 use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{implicit_tags_for_path, Durations, PathKind, TagManifest, TagState, TagWrite};
 use crate::trace;
@@ -112,12 +112,8 @@ struct Counters {
   disk_reads: AtomicU64,
 }
 
-/// Where the manifest stands against the shared log, and refresh coalescing.
+/// Refresh coalescing: concurrent `refresh_tags` calls share one pull.
 struct RefreshState {
-  /// `None`: the whole hash must be (re)loaded.
-  position: Option<LogId>,
-  /// `RedisStore::epoch_changes` when the in-process tier was last known good.
-  epoch_changes: u64,
   /// Generation of the last completed refresh.
   completed: u64,
 }
@@ -205,11 +201,7 @@ impl<V: Payload> Cache<V> {
       options,
       manifest: RwLock::new(manifest),
       unsent_tags: parking_lot::Mutex::new(Vec::new()),
-      refresh: tokio::sync::Mutex::new(RefreshState {
-        position: None,
-        epoch_changes: 0,
-        completed: 0,
-      }),
+      refresh: tokio::sync::Mutex::new(RefreshState { completed: 0 }),
       refresh_started: AtomicU64::new(0),
       pulling: AtomicBool::new(false),
       counters: Counters::default(),
@@ -908,48 +900,12 @@ impl<V: Payload> Cache<V> {
     }
     // Set before the check clears the change flag, so `refresh_needed` never sees neither.
     self.pulling.store(true, SeqCst);
-    if !shared.tags_changed() && state.position.is_some() {
+    if !shared.pull_due() {
       self.pulling.store(false, SeqCst);
       return Ok(());
     }
     let generation = self.refresh_started.fetch_add(1, Relaxed) + 1;
-    let result = async {
-      if let Some(after) = state.position {
-        match shared.read_log(after).await? {
-          LogRead::Fields(writes, last) => {
-            let mut manifest = self.manifest.write();
-            for w in &writes {
-              manifest.apply_pulled(w);
-            }
-            state.position = Some(last);
-          }
-          LogRead::Gap => state.position = None,
-        }
-      }
-      if state.position.is_none() {
-        let (writes, last) = shared.load_tags().await?;
-        let mut manifest = self.manifest.write();
-        let epoch_changes = shared.epoch_changes();
-        if epoch_changes != state.epoch_changes {
-          // The tag state was lost or replaced: every entry judged by the old one is gone
-          // (Redis's read as absent, the in-process copies dropped here), so the new state
-          // starts from what the hash holds now, as on every other instance.
-          state.epoch_changes = epoch_changes;
-          *manifest = TagManifest::default();
-          self.store.clear();
-          // What this process wrote and Redis never took is still this process's to send.
-          for w in self.unsent_tags.lock().iter() {
-            manifest.apply(w);
-          }
-        }
-        for w in &writes {
-          manifest.apply_pulled(w);
-        }
-        state.position = Some(last);
-      }
-      Ok::<(), Error>(())
-    }
-    .await;
+    let result = shared.pull_tags().await.map(|pull| self.apply_pull(pull));
     if result.is_ok() {
       self.send_unsent(shared).await;
     }
@@ -964,6 +920,30 @@ impl<V: Payload> Cache<V> {
     }
     self.pulling.store(false, SeqCst);
     result
+  }
+
+  /// Applies what a pull from Redis found. A replaced tag state means every entry judged by
+  /// the old one is gone (Redis's read as absent, the in-process copies dropped here), so the
+  /// manifest starts over from the hash, as on every other instance; what this process wrote
+  /// and Redis never took is still this process's to send, so it stays applied.
+  fn apply_pull(&self, pull: TagPull) {
+    let mut manifest = self.manifest.write();
+    let writes = match pull {
+      TagPull::Changes(writes) => writes,
+      TagPull::Whole { writes, replaced } => {
+        if replaced {
+          *manifest = TagManifest::default();
+          self.store.clear();
+          for w in self.unsent_tags.lock().iter() {
+            manifest.apply(w);
+          }
+        }
+        writes
+      }
+    };
+    for w in &writes {
+      manifest.apply_pulled(w);
+    }
   }
 
   /// The disk tier's part of `refreshTags`: applies the tag writes other processes committed

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod entry;
 pub mod error;
 pub mod input;
+pub mod log;
 pub mod metrics;
 pub mod options;
 pub mod parse;

@@ -101,7 +101,7 @@ pub fn timings(meta: &EntryMeta) -> String {
 /// Writes one trace line: `tagcache <op> <what> [<tier>] <µs> µs`.
 pub fn line(op: &str, what: &str, tier: &str, started: Instant) {
   let micros = started.elapsed().as_secs_f64() * 1e6;
-  eprintln!("tagcache {op:<7} {what} [{tier}] {micros:.0} µs");
+  crate::log::trace(&format!("tagcache {op:<7} {what} [{tier}] {micros:.0} µs"));
 }
 
 #[cfg(test)]

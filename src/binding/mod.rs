@@ -29,7 +29,9 @@ fn quiet_panics() {
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_default();
       let at = info.location().map(|l| l.to_string()).unwrap_or_default();
-      eprintln!("[tagcache] internal error (please report): {message} at {at}");
+      crate::log::warn(&format!(
+        "internal error (please report): {message} at {at}"
+      ));
     }
   }));
 }

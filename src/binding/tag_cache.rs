@@ -299,9 +299,9 @@ impl TagCache {
     let clock = next_clock(&env).unwrap_or_default();
     let inner = Cache::with_clock(Options::parse(&options).js()?, clock).js()?;
     if let (Some(reason), Input::String(dir)) = (inner.disk_error(), options.field("diskDir")) {
-      eprintln!(
-        "tagcache: the disk cache at {dir} is unavailable ({reason}); caching in memory only"
-      );
+      crate::log::warn(&format!(
+        "the disk cache at {dir} is unavailable ({reason}); caching in memory only"
+      ));
     }
     Ok(TagCache {
       inner: Arc::new(inner),

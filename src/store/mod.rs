@@ -5,7 +5,6 @@
 pub mod disk;
 pub mod memory;
 pub mod redis;
-pub mod redis_connect;
 
 pub use self::disk::{DiskConfig, DiskStore};
 pub use self::redis::{RedisConfig, RedisStore};

@@ -206,7 +206,7 @@ pub async fn open(client: &Client, timeout: Duration) -> RedisResult<Conn> {
       .set_connection_timeout(Some(timeout))
       .set_response_timeout(Some(timeout))
       .set_number_of_retries(2)
-      .set_max_delay(Duration::from_millis(super::redis::BACK_OFF_MS));
+      .set_max_delay(Duration::from_millis(super::call::BACK_OFF_MS));
     ConnectionManager::new_lazy_with_config(client, config).map(Conn::Single)
   };
   match client {
