@@ -1062,3 +1062,237 @@ impl<V: Payload> Drop for Timed<'_, V> {
     self.0.observe(self.1, self.2, self.3);
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::clock::ManualTime;
+  use crate::store::DiskConfig;
+
+  const T0: f64 = 1_700_000_000_000.0;
+
+  fn clock() -> (&'static ManualTime, Clock) {
+    let time: &'static ManualTime = Box::leak(Box::new(ManualTime::new(T0)));
+    (time, Clock::manual(time))
+  }
+
+  fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+  }
+
+  /// An entry written now: revalidate 60 s, expire 600 s.
+  fn meta(tags: &[&str], now: f64) -> SetMeta {
+    SetMeta {
+      meta: EntryMeta {
+        tags: strings(tags),
+        stale: 30.0,
+        revalidate: 60.0,
+        expire: 600.0,
+        timestamp: now,
+      },
+      if_absent: false,
+    }
+  }
+
+  fn verdict(cache: &Cache<Vec<u8>>, key: &str, soft: &[&str]) -> Option<Freshness> {
+    match cache.get(key, &strings(soft)).unwrap() {
+      Lookup::Hit(hit) => Some(hit.freshness),
+      Lookup::Miss => None,
+      Lookup::Shared => panic!("an in-process engine never asks a shared store"),
+    }
+  }
+
+  /// Redis on a port nothing listens on: every call fails at once (connection refused).
+  fn unreachable_redis(local_ttl_ms: f64) -> Options {
+    Options {
+      shared: Some(Shared::Redis {
+        url: "redis://127.0.0.1:1".into(),
+      }),
+      local_ttl_ms,
+      timeout_ms: 200.0,
+      ..Options::default()
+    }
+  }
+
+  #[test]
+  fn tag_verdicts_follow_next_16() {
+    let (time, clock) = clock();
+    let cache: Cache<Vec<u8>> = Cache::with_clock(Options::default(), clock).unwrap();
+    cache
+      .set("a".into(), vec![1], meta(&["posts"], T0))
+      .unwrap();
+    cache
+      .set("b".into(), vec![2], meta(&["other"], T0))
+      .unwrap();
+    assert_eq!(verdict(&cache, "a", &[]), Some(Freshness::Fresh));
+    time.advance(1.0);
+    // revalidateTag(tag, { expire: 10 }): stale now (served while it regenerates) …
+    let swr = Some(Durations { expire: Some(10.0) });
+    cache.revalidate_tag(&strings(&["posts"]), swr).unwrap();
+    assert_eq!(verdict(&cache, "a", &[]), Some(Freshness::StaleByTag));
+    assert_eq!(verdict(&cache, "b", &[]), Some(Freshness::Fresh));
+    // … and expired once `expire` has passed.
+    time.advance(10_001.0);
+    assert_eq!(verdict(&cache, "a", &[]), None);
+    assert_eq!(
+      cache.get_expiration(&strings(&["posts"])).unwrap(),
+      T0 + 10_001.0
+    );
+    // An entry written after the revalidation is fresh.
+    cache
+      .set("a".into(), vec![3], meta(&["posts"], time.get()))
+      .unwrap();
+    assert_eq!(verdict(&cache, "a", &[]), Some(Freshness::Fresh));
+    // updateTag: expired now, for this read already (read-your-own-writes).
+    time.advance(1.0);
+    cache.update_tag(&strings(&["posts"])).unwrap();
+    assert_eq!(verdict(&cache, "a", &[]), None);
+    // A soft (implicit) tag expires the entries of one page's reads only.
+    time.advance(1.0);
+    let (tags, _) = cache.revalidate_path("/blog", None).unwrap();
+    assert_eq!(tags, strings(&["_N_T_/blog"]));
+    assert_eq!(verdict(&cache, "b", &["_N_T_/blog"]), None);
+    assert_eq!(
+      verdict(&cache, "b", &["_N_T_/other"]),
+      Some(Freshness::Fresh)
+    );
+    // Past its own revalidate time an entry is stale, past expire gone.
+    time.advance(60_001.0);
+    assert_eq!(verdict(&cache, "b", &[]), Some(Freshness::Stale));
+    time.advance(600_000.0);
+    assert_eq!(verdict(&cache, "b", &[]), None);
+    let stats = cache.stats();
+    assert_eq!((stats.sets, stats.tag_updates), (3, 3));
+    assert_eq!(stats.entries, 1, "the expired entry is dropped on sight");
+  }
+
+  #[test]
+  fn if_absent_never_overwrites_a_live_entry() {
+    let (time, clock) = clock();
+    let cache: Cache<Vec<u8>> = Cache::with_clock(Options::default(), clock).unwrap();
+    cache.set("k".into(), vec![1], meta(&[], T0)).unwrap();
+    let seed = SetMeta {
+      if_absent: true,
+      ..meta(&[], T0)
+    };
+    cache.set("k".into(), vec![2], seed.clone()).unwrap();
+    let Lookup::Hit(hit) = cache.get("k", &[]).unwrap() else {
+      panic!("stored")
+    };
+    assert_eq!(hit.entry.value, vec![1]);
+    // Past its expire the entry is no entry: the seed lands.
+    time.advance(600_001.0);
+    let later = SetMeta {
+      if_absent: true,
+      ..meta(&[], time.get())
+    };
+    cache.set("k".into(), vec![2], later).unwrap();
+    let Lookup::Hit(hit) = cache.get("k", &[]).unwrap() else {
+      panic!("stored")
+    };
+    assert_eq!(hit.entry.value, vec![2]);
+  }
+
+  #[test]
+  fn the_tier_in_front_of_redis_answers_only_while_young_and_fresh() {
+    let (time, clock) = clock();
+    let cache: Cache<Vec<u8>> = Cache::with_clock(unreachable_redis(1000.0), clock).unwrap();
+    let write = cache.set("k".into(), vec![1], meta(&["t"], T0)).unwrap();
+    assert!(matches!(write, Some(SharedWrite::Entry { .. })));
+    assert!(matches!(cache.get("k", &[]).unwrap(), Lookup::Hit(_)));
+    // Not fresh (a tag went stale): Redis decides.
+    time.advance(1.0);
+    let swr = Some(Durations { expire: Some(60.0) });
+    let write = cache.revalidate_tag(&strings(&["t"]), swr).unwrap();
+    assert!(matches!(write, Some(SharedWrite::Tags(ref w)) if w.len() == 2));
+    assert!(matches!(cache.get("k", &[]).unwrap(), Lookup::Shared));
+    // Fresh but older than localTtlMs: Redis decides.
+    cache
+      .set("k".into(), vec![2], meta(&[], time.get()))
+      .unwrap();
+    assert!(matches!(cache.get("k", &[]).unwrap(), Lookup::Hit(_)));
+    time.advance(1000.0);
+    assert!(matches!(cache.get("k", &[]).unwrap(), Lookup::Shared));
+  }
+
+  #[test]
+  fn local_ttl_zero_keeps_no_copy() {
+    let (_, clock) = clock();
+    let cache: Cache<Vec<u8>> = Cache::with_clock(unreachable_redis(0.0), clock).unwrap();
+    let write = cache.set("k".into(), vec![1], meta(&[], T0)).unwrap();
+    assert!(write.is_some());
+    assert_eq!(cache.stats().entries, 0);
+    assert!(matches!(cache.get("k", &[]).unwrap(), Lookup::Shared));
+    // The bound still refuses what it would refuse with a copy.
+    let small = Options {
+      max_memory_bytes: 64,
+      ..unreachable_redis(0.0)
+    };
+    let cache: Cache<Vec<u8>> = Cache::with_clock(small, clock).unwrap();
+    let err = cache
+      .set("k".into(), vec![0; 1024], meta(&[], T0))
+      .err()
+      .unwrap();
+    assert_eq!(err.code, ErrorCode::ValueTooLarge);
+  }
+
+  #[tokio::test]
+  async fn a_failed_pull_answers_no_caller_as_if_it_had_pulled() {
+    let (_, clock) = clock();
+    let cache: Arc<Cache<Vec<u8>>> =
+      Arc::new(Cache::with_clock(unreachable_redis(1000.0), clock).unwrap());
+    // Three callers at once: the first pulls and fails; those waiting behind it must not
+    // return Ok as if they had pulled: each pulls (here: fails) on its own.
+    let calls = (0..3).map(|_| {
+      let cache = cache.clone();
+      tokio::spawn(async move { cache.refresh_tags().await })
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for result in results {
+      assert_eq!(result.unwrap().unwrap_err().code, ErrorCode::Store);
+    }
+    assert_eq!(cache.stats().store_errors, 3);
+    // The pull is owed again: the next call does not settle at once.
+    assert!(cache.refresh_needed());
+  }
+
+  #[test]
+  fn the_disk_tier_keeps_entries_and_tags_across_engines() {
+    let dir = std::env::temp_dir().join(format!("tagcache-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = || Options {
+      disk: Some(DiskConfig {
+        dir: dir.clone(),
+        max_bytes: 1 << 20,
+      }),
+      ..Options::default()
+    };
+    let (time, clock) = clock();
+    let first: Cache<Vec<u8>> = Cache::with_clock(options(), clock).unwrap();
+    assert_eq!(first.storage(), "disk");
+    first.set("k".into(), vec![7], meta(&["t"], T0)).unwrap();
+    first.flush();
+    // The tag write is durable before its caller's promise settles: run it here.
+    time.advance(1.0);
+    let Some(write) = first.update_tag(&strings(&["t"])).unwrap() else {
+      panic!("a disk engine writes tags through")
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+      .enable_all()
+      .build()
+      .unwrap();
+    assert!(runtime.block_on(first.write_shared(write)).unwrap());
+    // A second engine (another process, or a restart) loads the tag state before its first
+    // read: the entry written before the revalidation is not fresh there either.
+    let second: Cache<Vec<u8>> = Cache::with_clock(options(), clock).unwrap();
+    assert!(matches!(second.get("k", &[]).unwrap(), Lookup::Shared));
+    let found = runtime.block_on(second.get_shared("k", &[])).unwrap();
+    assert!(found.is_none(), "expired by the tag written before");
+    assert_eq!(second.stats().disk_reads, 1);
+    first.close();
+    second.close();
+    first.join_disk();
+    second.join_disk();
+    let _ = std::fs::remove_dir_all(&dir);
+  }
+}

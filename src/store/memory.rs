@@ -75,10 +75,6 @@ impl<V: Payload> MemoryStore<V> {
     }
   }
 
-  pub fn max_bytes(&self) -> usize {
-    self.max_bytes
-  }
-
   /// The entry, marked most recently used.
   pub fn get(&self, key: &str) -> Option<Arc<Stored<V>>> {
     self.inner.lock().lru.get(key).cloned()
