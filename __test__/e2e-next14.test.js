@@ -12,7 +12,13 @@ const path = require('node:path')
 const { buildAppAsync, startApp, installApp, next14AppDir } = require('./helpers/next-app')
 const { startUpstream } = require('./helpers/upstream')
 const { startRedis } = require('./helpers/redis')
-const { client, sleep, settled, waitForChange } = require('./helpers/http')
+const {
+  client,
+  sleep,
+  settled,
+  waitForChange,
+  builtStamp: builtStampOf,
+} = require('./helpers/http')
 
 jest.setTimeout(60_000)
 
@@ -66,12 +72,7 @@ function rscStamp(text) {
 }
 
 /** The stamp `next build` wrote into a prerendered file. */
-function builtStamp(file, name) {
-  const text = fs.readFileSync(builtFile(file), 'utf8')
-  const match = text.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
-  if (!match) throw new Error(`no stamp ${name} in ${file}`)
-  return match[1]
-}
+const builtStamp = (file, name) => builtStampOf(next14AppDir, file, name)
 
 test('next build and next start print no config warning; the build is Next 14', async () => {
   expect(buildLog).toContain('Next.js 14.2.35')

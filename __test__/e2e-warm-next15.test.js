@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { next15AppDir, installApp, copyApp, buildAppAsync, startApp } = require('./helpers/next-app')
 const { startUpstream } = require('./helpers/upstream')
-const { client, sleep } = require('./helpers/http')
+const { client, sleep, stampOf } = require('./helpers/http')
 
 jest.setTimeout(90_000)
 
@@ -40,7 +40,6 @@ async function stop(server) {
   running.delete(server.app)
 }
 const built = (file) => fs.readFileSync(path.join(dir, '.next', 'server', file), 'utf8')
-const stampOf = (html, name) => html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))[1]
 
 test('in memory: the first GET of a prerendered page and of a cached route is the build output; revalidatePath then regenerates', async () => {
   const s = await start({ TAGCACHE_DISK_DIR: 'off' })

@@ -10,12 +10,10 @@
  * The pages (see e2e-warm.test.js) call the upstream's /render/<tag> on every render and read
  * the cached fetch /data/<tag>, so the upstream's counters show every render and fetch.
  */
-const fs = require('node:fs')
-const path = require('node:path')
 const { isrAppDir, copyApp, buildAppAsync, startApp } = require('./helpers/next-app')
 const { startUpstream } = require('./helpers/upstream')
 const { startRedis } = require('./helpers/redis')
-const { client } = require('./helpers/http')
+const { client, builtStamp: builtStampOf } = require('./helpers/http')
 
 jest.setTimeout(90_000)
 
@@ -48,13 +46,7 @@ async function stop(...servers) {
 const renders = (tag) => upstream.calls(`/render/${tag}`)
 const fetches = (tag) => upstream.calls(`/data/${tag}`)
 
-function stampOf(html, name) {
-  const match = html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
-  if (!match) throw new Error(`no stamp ${name} in:\n${html.slice(0, 2000)}`)
-  return match[1]
-}
-const builtStamp = (file, name) =>
-  stampOf(fs.readFileSync(path.join(dir, '.next', 'server', file), 'utf8'), name)
+const builtStamp = (file, name) => builtStampOf(dir, file, name)
 
 /** Values build A's instances left in Redis, for the deploy below. */
 const left = {}

@@ -92,24 +92,7 @@ describe('cacheLife profiles', () => {
 })
 
 describe('get and set', () => {
-  test('round trip: the bytes, exact float timestamp, the profile timings', async () => {
-    const cache = new TagCache()
-    const buf = Buffer.from('hello')
-    const timestamp = now() - 0.123456
-    await cache.set('k', buf, { tags: ['a', 'b'], profile: 'hours', timestamp })
-    const entry = await cache.get('k')
-    expect(entry.value).toEqual(buf)
-    expect(entry).toMatchObject({
-      tags: ['a', 'b'],
-      stale: 300,
-      revalidate: 3600,
-      expire: 86400,
-      timestamp,
-      status: 'fresh',
-    })
-    expect(await cache.get('missing')).toBeNull()
-  })
-
+  // The round trip (bytes, tags, timings, exact float timestamp) is describeSemantics('memory').
   test('explicit timings inherit missing fields from default; no meta means default', async () => {
     const cache = new TagCache()
     await cache.set('a', value(), { revalidate: 5 })

@@ -272,7 +272,44 @@ test('the default export is a class on the shared engine, shared with use-cache'
   await new Handler({}).set('isr-shared', { kind: 'REDIRECT', props: { a: 1 } }, {})
   const { sharedEngine } = require('../next/engine')
   expect(await sharedEngine().get(Handler.pageKey('', 'isr-shared'))).not.toBeNull()
-  // One revalidation reaches both handlers.
+})
+
+test('one revalidation reaches both handlers: the shared engine applies it to both entries', async () => {
+  const Handler = require('../next/incremental')
   const useCache = require('../next/use-cache')
-  expect(useCache).toBeDefined()
+  const engine = require('../next/engine').sharedEngine()
+  /** An ISR page and a 'use cache' entry under `key`, both tagged `tag`. */
+  const store = async (key, tag) => {
+    const page = { kind: 'APP_PAGE', html: '<p>', headers: { 'x-next-cache-tags': tag } }
+    await new Handler({}).set(key, page, { cacheControl: { revalidate: 60, expire: 3600 } })
+    await useCache.set(
+      key,
+      Promise.resolve({
+        value: new Blob(['cached']).stream(),
+        tags: [tag],
+        stale: 300,
+        timestamp: now() - 1000,
+        expire: 3600,
+        revalidate: 900,
+      }),
+    )
+    expect(await new Handler({}).get(key, { kind: 'APP_PAGE' })).not.toBeNull()
+    expect((await useCache.get(key, [])).revalidate).toBe(900)
+  }
+  // Through the ISR handler, with a profile: the 'use cache' entry is stale (Next serves it
+  // once and regenerates it), as our store counts it.
+  await store('one', 'tag-one')
+  let before = engine.stats()
+  await new Handler({}).revalidateTag('tag-one', { expire: 3600 })
+  expect(engine.stats().tagUpdates).toBe(before.tagUpdates + 1)
+  expect((await useCache.get('one', [])).revalidate).toBe(-1)
+  expect(engine.stats().staleHits).toBe(before.staleHits + 1)
+  // Through the 'use cache' handler, expired now: the ISR entry is a miss in our store.
+  await store('two', 'tag-two')
+  before = engine.stats()
+  await useCache.updateTags(['tag-two'])
+  expect(engine.stats().tagUpdates).toBe(before.tagUpdates + 1)
+  expect(await new Handler({}).get('two', { kind: 'APP_PAGE' })).toBeNull()
+  expect(engine.stats().misses).toBe(before.misses + 1)
+  expect(await engine.get(Handler.pageKey('', 'two'))).toBeNull()
 })

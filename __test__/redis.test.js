@@ -419,6 +419,9 @@ async function eventually(attempt) {
 }
 
 describe('outages', () => {
+  /** A cache on `own` that gives up after 300 ms and always asks Redis (no in-process copy). */
+  const outageCache = (own) =>
+    new TagCache({ redisUrl: own.url, keyPrefix: prefix(), timeoutMs: 300, localTtlMs: 0 })
   let warn
   beforeEach(() => {
     warn = jest.spyOn(process.stderr, 'write')
@@ -428,12 +431,7 @@ describe('outages', () => {
   test('a frozen Redis (SIGSTOP): misses within the timeout, then fast; back after SIGCONT', async () => {
     const own = await startRedis()
     try {
-      const cache = new TagCache({
-        redisUrl: own.url,
-        keyPrefix: prefix(),
-        timeoutMs: 300,
-        localTtlMs: 0,
-      })
+      const cache = outageCache(own)
       await cache.set('k', Buffer.from('v'))
       expect(await cache.get('k')).not.toBeNull()
       own.pause()
@@ -457,12 +455,7 @@ describe('outages', () => {
   test('a crashed and restarted Redis: misses, then caching resumes by itself', async () => {
     const own = await startRedis()
     try {
-      const cache = new TagCache({
-        redisUrl: own.url,
-        keyPrefix: prefix(),
-        timeoutMs: 300,
-        localTtlMs: 0,
-      })
+      const cache = outageCache(own)
       await cache.set('k', Buffer.from('v'))
       await own.kill()
       expect(await cache.get('k')).toBeNull()
@@ -508,67 +501,42 @@ describe('TLS and AUTH', () => {
       '-subj',
       '/CN=tagcache test CA',
     )
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      '/CN=127.0.0.1',
-    )
-    fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.crt',
-      '-days',
-      '2',
-      '-extfile',
-      'ext.cnf',
-    )
+    /** `<name>.key` and `<name>.crt`, signed by the CA, with the given X.509 extensions. */
+    const issue = (name, subject, extensions) => {
+      fs.writeFileSync(path.join(dir, `${name}.cnf`), `${extensions}\n`)
+      ssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        subject,
+      )
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.cnf`,
+      )
+    }
+    issue('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost')
     // A client certificate from the same CA, for mutual TLS.
-    fs.writeFileSync(path.join(dir, 'client.cnf'), 'extendedKeyUsage=clientAuth\n')
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'client.key',
-      '-out',
-      'client.csr',
-      '-subj',
-      '/CN=tagcache client',
-    )
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      'client.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'client.crt',
-      '-days',
-      '2',
-      '-extfile',
-      'client.cnf',
-    )
+    issue('client', '/CN=tagcache client', 'extendedKeyUsage=clientAuth')
     /** A redis-server with a TLS port (certificate from the CA above); `{ redis, port }`. */
     const tlsServer = async (authClients, options) => {
       const port = await require('./helpers/ports').freePort()
@@ -674,7 +642,7 @@ describe('TLS and AUTH', () => {
         { redisUrl: url, tls: { ca: '/nowhere/ca.pem' } },
         /tls\.ca: cannot read \/nowhere\/ca\.pem/,
       ],
-      [{ redisUrl: url, tls: { ca: path.join(dir, 'ext.cnf') } }, /not a PEM file/],
+      [{ redisUrl: url, tls: { ca: path.join(dir, 'server.cnf') } }, /not a PEM file/],
       [{ redisUrl: url, tls: { cert: path.join(dir, 'client.crt') } }, /go together/],
       [{ redisUrl: url, tls: { servername: 'x' } }, /unknown tls field "servername"/],
       [{ redisUrl: 'redis://127.0.0.1:1', tls: { ca: path.join(dir, 'ca.crt') } }, /rediss:\/\//],

@@ -1,7 +1,23 @@
 'use strict'
-/** HTTP helpers for the end-to-end tests: read pages and the store's counters of an app. */
+/**
+ * HTTP helpers for the end-to-end tests: read pages (served, or as `next build` wrote them)
+ * and the store's counters of an app.
+ */
+const fs = require('node:fs')
+const { join } = require('node:path')
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** The cached value a page shows in `<code data-stamp="name">`; `where` names it in errors. */
+function stampOf(html, name, where = 'the page') {
+  const match = html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
+  if (!match) throw new Error(`no stamp ${name} in ${where}:\n${html.slice(0, 2000)}`)
+  return match[1]
+}
+
+/** The stamp `next build` wrote into a prerendered file (`<app>/.next/server/<file>`). */
+const builtStamp = (app, file, name) =>
+  stampOf(fs.readFileSync(join(app, '.next', 'server', file), 'utf8'), name, file)
 
 /** Reads until the value differs from `old` (Next regenerates stale entries in the background). */
 async function waitForChange(read, old) {
@@ -31,6 +47,41 @@ async function settled(read) {
 }
 
 /**
+ * Polls the store's counters, never a page (on the fetch cache every stale read starts a
+ * refetch of its own), until `stats().sets` reaches `sets`; throws after `ms`.
+ */
+async function untilStored(stats, sets, ms = 20_000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const now = await stats()
+    if (now.sets >= sets) return now
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the regeneration was not stored within ${ms} ms: ${now.sets} of ${sets} sets`,
+      )
+    }
+    await sleep(50)
+  }
+}
+
+/**
+ * Stale-while-revalidate after `revalidateTag(tag, profile)`: the first `read()` may still be
+ * `old`, served stale while the regeneration it started runs in the background. Until that
+ * regeneration is stored Next serves the stale entry to every read (next/dist/server/use-cache/
+ * use-cache-wrapper.js: "We want to return this stream, even if it's stale"; the fetch cache,
+ * server/lib/patch-fetch.js, even refetches once per stale read), so instead of reading again
+ * at once this waits for the store to count the regeneration's `writes` (past `before.sets`,
+ * the `stats()` taken before the first read), then reads once more. Returns both reads,
+ * `{ first, fresh }`; `fresh` is `first` when that was not `old`.
+ */
+async function staleAtMostOnce({ read, stats, old, before, writes = 1 }) {
+  const first = await read()
+  if (first !== old) return { first, fresh: first }
+  await untilStored(stats, before.sets + writes)
+  return { first, fresh: await read() }
+}
+
+/**
  * @param {() => { url: string, log: () => string }} app the started app (a getter, since
  *   apps start in `beforeAll`)
  */
@@ -43,12 +94,7 @@ function client(app) {
   }
 
   /** The cached value a page shows in `<code data-stamp="name">`. */
-  async function stamp(path, name) {
-    const html = await get(path)
-    const match = html.match(new RegExp(`data-stamp="${name}">([^<]+)<`))
-    if (!match) throw new Error(`no stamp ${name} in ${path}:\n${html.slice(0, 2000)}`)
-    return match[1]
-  }
+  const stamp = async (path, name) => stampOf(await get(path), name, path)
 
   /** The app's tagcache counters (its /api/tagcache-stats route). */
   const stats = async () => JSON.parse(await get('/api/tagcache-stats'))
@@ -59,4 +105,12 @@ function client(app) {
   return { get, stamp, stats, untilChanged }
 }
 
-module.exports = { client, sleep, waitForChange, settled }
+module.exports = {
+  client,
+  sleep,
+  waitForChange,
+  settled,
+  stampOf,
+  builtStamp,
+  staleAtMostOnce,
+}

@@ -39,6 +39,40 @@ const nextBinFor = (dir) => require.resolve('next/dist/bin/next', { paths: [dir]
  */
 const tagcacheDirOf = (dir) => path.join(dir, '.next', 'cache', 'tagcache')
 
+/** The environment of a `next` command: the test's, no telemetry, then `env`. */
+const nextEnv = (env) => ({ ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env })
+
+/** Every build starts cold unless `keepCache`: the app's tagcache disk tier is removed. */
+function clearCacheUnlessKept(dir, keepCache) {
+  if (!keepCache) fs.rmSync(tagcacheDirOf(dir), { recursive: true, force: true })
+}
+
+/**
+ * `next <args>` in `dir`, in its own process group, its output collected; `kill()` is a
+ * SIGKILL of the group, also sent when this process exits. `{ child, kill, output }`.
+ */
+function spawnNext(dir, args, env) {
+  const child = spawn(process.execPath, [nextBinFor(dir), ...args], {
+    cwd: dir,
+    env: nextEnv(env),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (out += d))
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  process.once('exit', kill)
+  child.once('exit', () => process.removeListener('exit', kill))
+  return { child, kill, output: () => out }
+}
+
 /**
  * `next build` of an example app; throws with the build output when it fails. The app's
  * tagcache disk tier is removed first, so every build starts cold, unless `keepCache`
@@ -46,10 +80,10 @@ const tagcacheDirOf = (dir) => path.join(dir, '.next', 'cache', 'tagcache')
  * from this process cannot answer the build (use `buildAppAsync` then).
  */
 function buildApp(env = {}, dir = appDir, { keepCache = false } = {}) {
-  if (!keepCache) fs.rmSync(tagcacheDirOf(dir), { recursive: true, force: true })
+  clearCacheUnlessKept(dir, keepCache)
   const result = spawnSync(process.execPath, [nextBinFor(dir), 'build'], {
     cwd: dir,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
+    env: nextEnv(env),
     encoding: 'utf8',
     timeout: 180_000,
   })
@@ -64,31 +98,14 @@ function buildApp(env = {}, dir = appDir, { keepCache = false } = {}) {
  * upstream served by the test itself. Resolves to the build's output.
  */
 function buildAppAsync(env = {}, dir = appDir, { keepCache = false } = {}) {
-  if (!keepCache) fs.rmSync(tagcacheDirOf(dir), { recursive: true, force: true })
+  clearCacheUnlessKept(dir, keepCache)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [nextBinFor(dir), 'build'], {
-      cwd: dir,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const kill = () => {
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-    process.once('exit', kill)
+    const { child, kill, output } = spawnNext(dir, ['build'], env)
     const timer = setTimeout(kill, 180_000)
     child.once('exit', (code, signal) => {
       clearTimeout(timer)
-      process.removeListener('exit', kill)
-      if (code === 0) resolve(out)
-      else reject(new Error(`next build failed (${code ?? signal}):\n${out}`))
+      if (code === 0) resolve(output())
+      else reject(new Error(`next build failed (${code ?? signal}):\n${output()}`))
     })
   })
 }
@@ -96,28 +113,11 @@ function buildAppAsync(env = {}, dir = appDir, { keepCache = false } = {}) {
 /** Starts `next start`; resolves to `{ url, stop, log }` once it answers. */
 async function startApp(env = {}, dir = appDir) {
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [nextBinFor(dir), 'start', '-p', String(port), '-H', '127.0.0.1'],
-    {
-      cwd: dir,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let log = ''
-  child.stdout.on('data', (d) => (log += d))
-  child.stderr.on('data', (d) => (log += d))
-  const kill = () => {
-    try {
-      process.kill(-child.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  process.once('exit', kill)
-  child.once('exit', () => process.removeListener('exit', kill))
+  const {
+    child,
+    kill,
+    output: log,
+  } = spawnNext(dir, ['start', '-p', String(port), '-H', '127.0.0.1'], env)
   const exited = () => child.exitCode !== null || child.signalCode !== null
   /** `kill -9` of the server's process group (a crash: nothing is flushed). */
   const stop = () =>
@@ -144,7 +144,7 @@ async function startApp(env = {}, dir = appDir) {
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited early:\n${log}`)
+    if (child.exitCode !== null) throw new Error(`next start exited early:\n${log()}`)
     try {
       const res = await fetch(`${url}/api/tagcache-stats`)
       if (res.ok) break
@@ -153,11 +153,11 @@ async function startApp(env = {}, dir = appDir) {
     }
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`next start did not answer within 30 s:\n${log}`)
+      throw new Error(`next start did not answer within 30 s:\n${log()}`)
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { url, stop, terminate, log: () => log, pid: child.pid }
+  return { url, stop, terminate, log, pid: child.pid }
 }
 
 /**
