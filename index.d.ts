@@ -321,9 +321,12 @@ export interface TagCacheOptions {
   tls?: TlsOptions
   /**
    * With Redis: how long, in **ms**, an in-process copy of an entry is served without
-   * asking Redis (default 1000; 0 turns the in-process tier off). Tag revalidations are
-   * seen at once regardless: this bounds only how long a newer version of an entry written
-   * by another instance can go unseen here.
+   * asking Redis when Redis does not track it (default 1000; 0 turns the in-process tier
+   * off). On a single node (Redis ≥ 6) a copy read from Redis is tracked (client-side
+   * caching, `CLIENT TRACKING BCAST`): it answers until Redis announces a write, delete or
+   * expiry of its key, from any instance. Untracked: a cluster, Sentinel, Redis 5, a copy of
+   * this instance's own write, and while the tracking connection is down. Tag revalidations
+   * are seen at once regardless.
    */
   localTtlMs?: number
   /**

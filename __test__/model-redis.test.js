@@ -12,7 +12,9 @@
  *   a random one. A reader calls `refreshTags()` before it reads when another engine updated
  *   tags (as Next does at the start of a request). An engine's tier copy of another version
  *   may answer while younger than its `localTtlMs`: fresh, or with any verdict when its
- *   timestamp is later than Redis's version's (a newer copy wins while young).
+ *   timestamp is later than Redis's version's (a newer copy wins while young); past that,
+ *   a copy Redis tracks (client-side caching) only until the announcement of the write that
+ *   replaced it can have arrived (`TRACK_MS`), and another engine's write may drop a copy.
  * - In process: the same sequences on one `new TagCache()`.
  *
  * The engine's clock is real: entries get explicit timestamps in the past (or near an edge,

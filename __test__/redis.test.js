@@ -15,6 +15,16 @@ jest.setTimeout(30_000)
 let redis
 let cluster
 let n = 0
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+/** Polls `test` (sync or async) every 2 ms until true or `ms` pass; whether it became true. */
+async function until(test, ms) {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await test()) return true
+    await sleep(2)
+  }
+  return Boolean(await test())
+}
 const prefix = () => `t${process.pid}-${Date.now()}-${n++}`
 
 beforeAll(async () => {
@@ -119,6 +129,91 @@ describe('the in-process tier in front of Redis', () => {
       // Same millisecond or not, the copy a kept of its own write never answers.
       expect(a.peek('k')).toBeUndefined()
       expect((await a.get('k')).value.toString()).toBe(`b${i}`)
+    }
+  })
+
+  /** Until `b` tracks (client-side caching is live): a copy it reads outlives localTtlMs. */
+  async function untilTracked(b, key, localTtlMs) {
+    for (let i = 0; i < 50; i++) {
+      await b.get(key)
+      await sleep(localTtlMs + 20)
+      const reads = b.stats().sharedReads
+      await b.get(key)
+      if (b.stats().sharedReads === reads) return
+    }
+    throw new Error(`${key}: no copy outlived localTtlMs (tracking never went live)`)
+  }
+
+  test('client-side caching: a copy Redis tracks answers past localTtlMs, until another engine writes', async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 30 })
+    await a.set('k', Buffer.from('v1'))
+    await untilTracked(b, 'k', 30)
+    // Long past localTtlMs, still answered in process: Redis would have announced a change.
+    await sleep(200)
+    const reads = b.stats().sharedReads
+    expect((await b.get('k')).value.toString()).toBe('v1')
+    expect(b.peek('k').value.toString()).toBe('v1')
+    expect(b.stats().sharedReads).toBe(reads)
+    // Another engine's write is announced: b's copy goes, and its next read asks Redis.
+    await a.set('k', Buffer.from('v2'))
+    const seen = await until(() => b.peek('k') === undefined, 2000)
+    expect(seen).toBe(true)
+    expect((await b.get('k')).value.toString()).toBe('v2')
+    expect(b.stats().sharedReads).toBe(reads + 1)
+    a.close()
+    b.close()
+  })
+
+  test("client-side caching: another engine's write reaches a copy that localTtlMs would keep for an hour", async () => {
+    const keyPrefix = prefix()
+    const a = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 0 })
+    const b = new TagCache({ redisUrl: redis.url, keyPrefix, localTtlMs: 3_600_000 })
+    // Tracking goes live in the background: a key per try, until a write reaches b's copy
+    // (one read before tracking was live stays for the hour, as without tracking).
+    let key
+    let seen = false
+    for (let i = 0; i < 50 && !seen; i++) {
+      key = `k${i}`
+      await a.set(key, Buffer.from('old'))
+      expect((await b.get(key)).value.toString()).toBe('old')
+      await a.set(key, Buffer.from('new'))
+      seen = await until(async () => (await b.get(key)).value.toString() === 'new', 300)
+    }
+    expect(seen).toBe(true)
+    // And a delete too.
+    await a.delete(key)
+    expect(await until(async () => (await b.get(key)) === null, 2000)).toBe(true)
+    a.close()
+    b.close()
+  })
+
+  test('client-side caching: a lost tracking connection drops every copy, then tracking resumes', async () => {
+    const own = await startRedis()
+    try {
+      const keyPrefix = prefix()
+      const a = new TagCache({ redisUrl: own.url, keyPrefix, localTtlMs: 0 })
+      const b = new TagCache({ redisUrl: own.url, keyPrefix, localTtlMs: 30 })
+      await a.set('k', Buffer.from('v1'))
+      await untilTracked(b, 'k', 30)
+      expect(b.stats().entries).toBe(1)
+      // The tracking connection is the one client with the tracking flag (`t`).
+      const tracking = own
+        .cli('CLIENT', 'LIST')
+        .split('\n')
+        .filter((line) => / flags=\S*t/.test(line))
+        .map((line) => line.match(/^id=(\d+)/)[1])
+      expect(tracking).toHaveLength(1)
+      own.cli('CLIENT', 'KILL', 'ID', tracking[0])
+      // Whatever was written while it was down was never announced: nothing may survive.
+      expect(await until(() => b.stats().entries === 0, 2000)).toBe(true)
+      expect((await b.get('k')).value.toString()).toBe('v1')
+      await untilTracked(b, 'k', 30)
+      a.close()
+      b.close()
+    } finally {
+      await own.stop()
     }
   })
 

@@ -29,7 +29,7 @@ use crate::parse::SetMeta;
 use crate::profile::{Profiles, INFINITE_CACHE};
 use crate::store::disk::{DiskTotals, Put};
 use crate::store::memory::entry_size;
-use crate::store::redis::TagPull;
+use crate::store::redis::{Invalidated, TagPull};
 use crate::store::{DiskStore, MemoryStore, Payload, RedisConfig, RedisStore, Stored};
 use crate::tags::{implicit_tags_for_path, Durations, PathKind, TagManifest, TagState, TagWrite};
 use crate::trace;
@@ -121,8 +121,9 @@ struct RefreshState {
 /// The cache engine over a payload type `V` (the binding stores JS Buffers).
 pub struct Cache<V> {
   options: Options,
-  /// The store (in process), or the in-process tier in front of `shared`.
-  store: MemoryStore<V>,
+  /// The store (in process), or the in-process tier in front of `shared` (shared with the
+  /// store's client-side caching, which drops the copies Redis announces as changed).
+  store: Arc<MemoryStore<V>>,
   shared: Option<RedisStore>,
   /// The disk tier behind `store` (never together with `shared`).
   disk: Option<DiskStore>,
@@ -192,8 +193,28 @@ impl<V: Payload> Cache<V> {
         Err(err) => (None, Some(err.message)),
       },
     };
+    let store = Arc::new(MemoryStore::new(options.max_memory_bytes));
+    if let Some(shared) = &shared {
+      if options.local_ttl_ms > 0.0 && shared.can_track() {
+        let tier = Arc::downgrade(&store);
+        shared.on_invalidate(Arc::new(move |what| {
+          let Some(tier) = tier.upgrade() else { return };
+          match what {
+            // Only copies Redis tracks go: the others (this process's own writes, whose
+            // announcements come back here too, and reads that raced an announcement) are
+            // bounded by `localTtlMs`, as without tracking.
+            Invalidated::Keys(keys) => {
+              for key in keys {
+                tier.remove_where(&key, |copy| copy.tracked.load(SeqCst) != 0);
+              }
+            }
+            Invalidated::All => tier.clear(),
+          }
+        }));
+      }
+    }
     Ok(Cache {
-      store: MemoryStore::new(options.max_memory_bytes),
+      store,
       shared,
       disk,
       disk_error,
@@ -242,6 +263,15 @@ impl<V: Payload> Cache<V> {
       let newer = std::mem::replace(&mut *kept, unsent);
       kept.extend(newer);
     }
+  }
+
+  /// Whether Redis still tracks `entry` for this process (client-side caching): then the
+  /// copy answers with no time bound, until Redis announces a change to it.
+  fn coherent(&self, entry: &Stored<V>) -> bool {
+    self
+      .shared
+      .as_ref()
+      .is_some_and(|shared| shared.coherent(entry.tracked.load(Relaxed)))
   }
 
   /// Whether the shared store's tag state was replaced since `seen` (`epoch_changes`).
@@ -379,8 +409,10 @@ impl<V: Payload> Cache<V> {
       // asks the store, where another process may have written a newer version.
       if let Some(entry) = local {
         // Strict: with `localTtlMs: 0` a copy never answers, even in the millisecond it
-        // was written.
-        let young = self.disk.is_some() || now - entry.stored_at < self.options.local_ttl_ms;
+        // was written. A copy Redis tracks for us answers until Redis announces a change.
+        let young = self.disk.is_some()
+          || now - entry.stored_at < self.options.local_ttl_ms
+          || self.coherent(&entry);
         if young {
           let freshness = entry.meta.freshness(&self.manifest.read(), soft_tags, now);
           if freshness == Freshness::Fresh {
@@ -430,6 +462,7 @@ impl<V: Payload> Cache<V> {
   ) -> Result<Option<Hit<V>>> {
     self.check_open()?;
     let mut epoch_changes = 0;
+    let mut track = None;
     let read = if let Some(disk) = &self.disk {
       self.counters.disk_reads.fetch_add(1, Relaxed);
       disk
@@ -439,6 +472,7 @@ impl<V: Payload> Cache<V> {
       self.pull_once().await;
       self.counters.shared_reads.fetch_add(1, Relaxed);
       epoch_changes = shared.epoch_changes();
+      track = Some(shared.track_stamp());
       shared.get(key).await
     } else {
       return Ok(None);
@@ -542,6 +576,15 @@ impl<V: Payload> Cache<V> {
             self.store.remove_if_same(key, &entry);
             return None;
           }
+          // Coherent only if Redis tracked it for the whole read (no announcement meanwhile).
+          // Marked first, then checked: an announcement counted before the check demotes
+          // the copy here, one counted after it finds the copy marked and drops it.
+          if let (Some(shared), Some(stamp)) = (&self.shared, track) {
+            entry.tracked.store(stamp.generation(), SeqCst);
+            if shared.tracked_since(stamp) == 0 {
+              entry.tracked.store(0, SeqCst);
+            }
+          }
           entry
         }
       } else {
@@ -550,6 +593,7 @@ impl<V: Payload> Cache<V> {
           meta,
           value,
           stored_at: now,
+          tracked: AtomicU64::new(0),
         })
       };
       self.judge(key, entry, soft_tags, now)

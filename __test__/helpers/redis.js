@@ -216,8 +216,19 @@ async function startSentinelGroup(name = 'mymaster') {
   }
 }
 
-/** Commands the tests themselves send to look: left out of `delta`. */
-const OBSERVER_COMMANDS = new Set(['info', 'pttl', 'ping'])
+/**
+ * Left out of `delta`: commands the tests themselves send to look, the keepalive PINGs of the
+ * subscriber and of the tracking connection, and what a (background) connection sends once
+ * when it opens (RESP3's HELLO, the library's name, turning client-side caching on).
+ */
+const OBSERVER_COMMANDS = new Set([
+  'info',
+  'pttl',
+  'ping',
+  'hello',
+  'client|setinfo',
+  'client|tracking',
+])
 
 /** `commandStats()` deltas, `after - before` per command, without the tests' own looks. */
 function delta(before, after) {

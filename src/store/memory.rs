@@ -1,6 +1,7 @@
 //! The in-process store: entries bounded in bytes, least recently used evicted first
 //! (the `lru` crate keeps the order; we keep the byte count).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use lru::LruCache;
@@ -46,6 +47,9 @@ pub struct Stored<V> {
   pub size: usize,
   /// When it was stored here (ms): how old a copy of a shared-store entry is.
   pub stored_at: f64,
+  /// The Redis tracking generation this copy is coherent for (0: bounded by `localTtlMs`);
+  /// set once, after the copy entered the store (`RedisStore::tracked_since`).
+  pub tracked: AtomicU64,
 }
 
 /// The bytes an entry is charged: key + value + tags + `ENTRY_OVERHEAD`.
@@ -146,6 +150,7 @@ impl<V: Payload> MemoryStore<V> {
       value,
       size,
       stored_at,
+      tracked: AtomicU64::new(0),
     });
     let entry = stored.clone();
     // Dropped after the lock is released: dropping a JS Buffer reference is not free.
@@ -197,10 +202,15 @@ impl<V: Payload> MemoryStore<V> {
 
   /// Removes the entry only if it is still `expected` (a newer `set` may have replaced it).
   pub fn remove_if_same(&self, key: &str, expected: &Arc<Stored<V>>) -> bool {
+    self.remove_where(key, |current| Arc::ptr_eq(current, expected))
+  }
+
+  /// Removes the entry under `key` if `test` says so; true if it did.
+  pub fn remove_where(&self, key: &str, test: impl FnOnce(&Arc<Stored<V>>) -> bool) -> bool {
     let removed = {
       let mut inner = self.inner.lock();
       match inner.lru.peek(key) {
-        Some(current) if Arc::ptr_eq(current, expected) => {
+        Some(current) if test(current) => {
           let old = inner.lru.pop(key);
           if let Some(old) = &old {
             inner.bytes -= old.size;

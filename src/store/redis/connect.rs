@@ -84,12 +84,17 @@ fn invalid(what: &str, url: &str, err: &dyn std::fmt::Display) -> Error {
   )
 }
 
-/// A client for one node's URL, with the `tls` certificates when it is `rediss://`.
-fn node_client(what: &str, url: &str, tls: Option<&Tls>) -> Result<redis::Client> {
-  let info = url
+/// A client for one node's URL, with the `tls` certificates when it is `rediss://`; `resp3`
+/// speaks RESP3 (for pushes: client-side caching's announcements).
+fn node_client(what: &str, url: &str, tls: Option<&Tls>, resp3: bool) -> Result<redis::Client> {
+  let mut info = url
     .into_connection_info()
     .map_err(|e| invalid(what, url, &e))?
     .set_tcp_settings(tcp_settings());
+  if resp3 {
+    let settings = info.redis_settings().clone();
+    info = info.set_redis_settings(settings.set_protocol(redis::ProtocolVersion::RESP3));
+  }
   let secure = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
   match tls {
     Some(tls) if secure => redis::Client::build_with_tls(info, certificates(tls)),
@@ -98,29 +103,46 @@ fn node_client(what: &str, url: &str, tls: Option<&Tls>) -> Result<redis::Client
   .map_err(|e| invalid(what, url, &e))
 }
 
-/// The client, where the tag subscriber connects (the node, or each cluster seed in turn;
-/// behind Sentinel: none, it asks the sentinels), and the location named in messages.
+/// How a store reaches Redis (`build`).
+pub struct Clients {
+  pub client: Client,
+  /// Where the tag subscriber connects: the node, or each cluster seed in turn (behind
+  /// Sentinel: none, it asks the sentinels).
+  pub watch: Vec<redis::Client>,
+  /// The node again, over RESP3, for client-side caching (single nodes only).
+  pub tracking: Option<redis::Client>,
+  /// Where Redis is, without credentials, for messages.
+  pub location: String,
+}
+
+/// The clients for `config`.
 /// Errors: `ERR_INVALID_OPTIONS` for a URL that does not parse (credentials redacted).
-pub fn build(config: &RedisConfig) -> Result<(Client, Vec<redis::Client>, String)> {
+pub fn build(config: &RedisConfig) -> Result<Clients> {
   let tls = config.tls.as_ref();
   if let Some(sentinel) = &config.sentinel {
     let client = sentinel_client(sentinel, tls)?;
     let nodes: Vec<String> = sentinel.sentinels.iter().map(|u| redact(u)).collect();
     let location = format!("{} via sentinels {}", sentinel.name, nodes.join(", "));
-    return Ok((
-      Client::Sentinel(tokio::sync::Mutex::new(client)),
-      Vec::new(),
+    return Ok(Clients {
+      client: Client::Sentinel(tokio::sync::Mutex::new(client)),
+      watch: Vec::new(),
+      tracking: None,
       location,
-    ));
+    });
   }
   if config.cluster.is_empty() {
     let url = config.url.clone().unwrap_or_default();
-    let client = node_client("redisUrl", &url, tls)?;
-    return Ok((Client::Single(client.clone()), vec![client], redact(&url)));
+    let client = node_client("redisUrl", &url, tls, false)?;
+    return Ok(Clients {
+      client: Client::Single(client.clone()),
+      watch: vec![client],
+      tracking: Some(node_client("redisUrl", &url, tls, true)?),
+      location: redact(&url),
+    });
   }
   let mut watch = Vec::new();
   for url in &config.cluster {
-    watch.push(node_client("redisCluster", url, tls)?);
+    watch.push(node_client("redisCluster", url, tls, false)?);
   }
   let mut builder = redis::cluster::ClusterClientBuilder::new(config.cluster.clone())
     .connection_timeout(config.timeout)
@@ -133,11 +155,12 @@ pub fn build(config: &RedisConfig) -> Result<(Client, Vec<redis::Client>, String
     .build()
     .map_err(|e| invalid("redisCluster", &config.cluster[0], &e))?;
   let nodes: Vec<String> = config.cluster.iter().map(|u| redact(u)).collect();
-  Ok((
-    Client::Cluster(client),
+  Ok(Clients {
+    client: Client::Cluster(client),
     watch,
-    format!("cluster {}", nodes.join(", ")),
-  ))
+    tracking: None,
+    location: format!("cluster {}", nodes.join(", ")),
+  })
 }
 
 /// The primary behind `sentinel`: TLS to it when the sentinel URLs are `rediss://`.

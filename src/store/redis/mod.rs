@@ -29,12 +29,13 @@
 
 //! Rooms: `connect.rs` builds clients (node, cluster, Sentinel, TLS), `call.rs` runs one
 //! call (timeout, back-off, error answers), `entries.rs` the entries, `tags.rs` the tag
-//! state and its pull, `watch.rs` the subscription.
+//! state and its pull, `watch.rs` the subscription, `tracking.rs` client-side caching.
 
 mod call;
 mod connect;
 mod entries;
 mod tags;
+mod tracking;
 mod watch;
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -48,6 +49,8 @@ pub use self::connect::{redact, RedisConfig};
 use self::connect::{Client, Conn};
 use self::tags::Pulls;
 pub use self::tags::TagPull;
+use self::tracking::Tracking;
+pub use self::tracking::{Invalidated, Sink, TrackStamp, TRACK_PING_MS};
 use self::watch::Watch;
 pub use self::watch::PULL_EVERY_MS;
 use crate::error::{Error, ErrorCode, Result};
@@ -87,6 +90,8 @@ pub struct RedisStore {
   policy_checked: AtomicBool,
   /// Where the last tag pull left off.
   pulls: Pulls,
+  /// Client-side caching: which entries Redis announced as changed.
+  tracking: Arc<Tracking>,
 }
 
 fn store_error(what: &str, err: impl std::fmt::Display) -> Error {
@@ -104,7 +109,12 @@ impl RedisStore {
   /// Validates the configuration; connects lazily, on first use.
   /// Errors: `ERR_INVALID_OPTIONS` for a URL that does not parse (credentials redacted).
   pub fn new(config: RedisConfig) -> Result<Self> {
-    let (client, watch_clients, location) = connect::build(&config)?;
+    let connect::Clients {
+      client,
+      watch: watch_clients,
+      tracking,
+      location,
+    } = connect::build(&config)?;
     ensure_crypto_provider();
     let p = &config.prefix;
     let watch = Watch::new(p);
@@ -130,12 +140,14 @@ impl RedisStore {
       epoch_replaced_at: AtomicU64::new(0),
       policy_checked: AtomicBool::new(false),
       pulls: Pulls::default(),
+      tracking: Tracking::new(tracking, p),
     })
   }
 
   /// Stops the subscriber (its connection closes when its task ends).
   pub fn close(&self) {
     self.watch.close();
+    self.tracking.close();
   }
 }
 
