@@ -266,7 +266,7 @@ const results = {
   soak: {},
 }
 
-/** Splits a contender list into those that can run and "not yet available" rows. */
+/** Splits a contender list into those that can run and "not available" rows. */
 function selectContenders(scenario, list) {
   const env = envFor()
   const runnable = []

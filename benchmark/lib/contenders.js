@@ -8,9 +8,8 @@
  *   set(key, Promise<entry>), updateTags(tags, durations)
  * - ISR (`cacheHandler`): new Class(ctx); get(key, ctx), set(key, data, ctx), revalidateTag(tags, durations)
  *
- * `available(env)` answers true or the reason it cannot run (a contender that does not
- * exist yet gives a "not yet available" row instead of failing the run); `create(env)`
- * answers { handler, close }.
+ * `available(env)` answers true or the reason it cannot run (the reason becomes a "not
+ * available" row instead of failing the run); `create(env)` answers { handler, close }.
  *
  * To add a contender, add an entry here: the scenarios pick them up by `api` and `store`.
  */
@@ -27,10 +26,7 @@ function loadTagCache() {
   return require(path.join(root, 'index.js'))
 }
 
-/**
- * Whether this build of tagcache accepts a Redis URL (the Redis store has landed), with
- * `extra` options (such as `localTtlMs: 0`).
- */
+/** Whether tagcache opens a Redis store at the run's URL with `extra` options; true or the reason. */
 function tagcacheRedisSupport(env, extra = {}) {
   let TagCache
   try {
@@ -40,16 +36,9 @@ function tagcacheRedisSupport(env, extra = {}) {
   }
   try {
     const probe = new TagCache({ redisUrl: env.redisUrl, keyPrefix: 'probe:', ...extra })
-    probe.close?.().catch(() => {})
+    probe.close().catch(() => {})
     return true
   } catch (err) {
-    if (err.code === 'ERR_INVALID_OPTIONS' && /redis/i.test(err.message)) {
-      return 'not yet available: the Redis store is not in this build of tagcache'
-    }
-    for (const k of Object.keys(extra)) {
-      if (err.message.includes(k))
-        return `not available: this build of tagcache has no \`${k}\` option`
-    }
     return `tagcache rejects the Redis options: ${err.code || ''} ${err.message}`
   }
 }
@@ -57,19 +46,11 @@ function tagcacheRedisSupport(env, extra = {}) {
 /** Options that turn off tagcache's in-process copy in front of Redis (every get reads Redis). */
 const NO_LOCAL = { localTtlMs: 0 }
 
-function tagcacheIsrModule() {
-  const file = path.join(root, 'next', 'incremental.js')
-  if (!fs.existsSync(file)) return null
-  return file
-}
-
-/** Builds an ISR handler instance from tagcache's `next/incremental` module, whatever its shape. */
+/** An ISR handler instance: `new (createIncrementalCacheHandler(options))(ctx)`. */
 function tagcacheIsrHandler(options, ctx) {
-  const mod = require(tagcacheIsrModule())
-  const factory = mod.createIncrementalCacheHandler
-  let made = factory ? factory(options) : mod.default || mod
-  if (typeof made === 'function') made = new made(ctx)
-  return made
+  const { createIncrementalCacheHandler } = require(path.join(root, 'next', 'incremental.js'))
+  const Handler = createIncrementalCacheHandler(options)
+  return new Handler(ctx)
 }
 
 function isrCtx() {
@@ -86,11 +67,6 @@ function isrCtx() {
     _requestHeaders: {},
     fetchCacheKeyPrefix: '',
   }
-}
-
-/** Whether this build of tagcache has the disk tier (`diskDir`); true or the reason. */
-function tagcacheDiskSupport() {
-  return require('./disk').diskSupport()
 }
 
 /** A fresh temporary disk-tier directory and a close that closes the engine, then removes it. */
@@ -137,7 +113,7 @@ const useCache = [
     label: 'tagcache (memory + disk)',
     store: 'disk',
     note: 'new TagCache({ diskDir }): the disk tier behind the memory tier, writes behind',
-    available: () => tagcacheDiskSupport(),
+    available: () => require('./disk').diskSupport(),
     create: (env, opts = {}) => {
       const d = diskEngine(opts.maxMemoryBytes ? { maxMemoryBytes: opts.maxMemoryBytes } : {})
       const handler = require(path.join(root, 'next', 'use-cache.js')).createUseCacheHandler(
@@ -262,8 +238,7 @@ const isr = [
     id: 'tagcache-isr',
     label: 'tagcache (memory)',
     store: 'memory',
-    available: () =>
-      tagcacheIsrModule() ? true : 'not yet available: tagcache/next/incremental has not landed',
+    available: () => true,
     create: () => {
       const handler = tagcacheIsrHandler({}, isrCtx())
       return { handler, close() {} }
@@ -274,10 +249,7 @@ const isr = [
     label: 'tagcache (memory + disk)',
     store: 'disk',
     note: 'createIncrementalCacheHandler(new TagCache({ diskDir }))',
-    available: () => {
-      if (!tagcacheIsrModule()) return 'not yet available: tagcache/next/incremental has not landed'
-      return tagcacheDiskSupport()
-    },
+    available: () => require('./disk').diskSupport(),
     create: () => {
       const d = diskEngine()
       const handler = tagcacheIsrHandler(d.engine, isrCtx())
@@ -302,10 +274,7 @@ const isr = [
     id: 'tagcache-isr-redis',
     label: 'tagcache (Redis)',
     store: 'redis',
-    available: (env) => {
-      if (!tagcacheIsrModule()) return 'not yet available: tagcache/next/incremental has not landed'
-      return tagcacheRedisSupport(env)
-    },
+    available: (env) => tagcacheRedisSupport(env),
     create: (env) => {
       const handler = tagcacheIsrHandler(
         { redisUrl: env.redisUrl, keyPrefix: 'tagcache:' },
@@ -319,10 +288,7 @@ const isr = [
     label: 'tagcache (Redis, no in-process copy)',
     store: 'redis',
     note: 'localTtlMs: 0',
-    available: (env) => {
-      if (!tagcacheIsrModule()) return 'not yet available: tagcache/next/incremental has not landed'
-      return tagcacheRedisSupport(env, NO_LOCAL)
-    },
+    available: (env) => tagcacheRedisSupport(env, NO_LOCAL),
     create: (env) => {
       const handler = tagcacheIsrHandler(
         { redisUrl: env.redisUrl, keyPrefix: 'tagcache:', ...NO_LOCAL },

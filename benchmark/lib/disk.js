@@ -56,7 +56,10 @@ function nextCtx(dir) {
   }
 }
 
-/** Whether this build of tagcache has the disk tier; true or the reason. */
+/**
+ * Whether tagcache opens its disk tier in a temporary directory (`storage` is 'memory' when a
+ * configured disk tier could not be opened); true or the reason.
+ */
 function diskSupport() {
   let TagCache
   try {
@@ -68,11 +71,11 @@ function diskSupport() {
   try {
     const probe = new TagCache({ diskDir: dir })
     const storage = probe.storage
-    probe.close?.()?.catch?.(() => {})
+    probe.close().catch(() => {})
     if (storage === 'disk') return true
-    return `not yet available: this build of tagcache has no disk tier (storage: ${storage ?? 'no such property'})`
+    return `not available: the disk tier did not open (storage: ${storage})`
   } catch (err) {
-    return `not yet available: this build of tagcache rejects diskDir (${err.code || ''} ${err.message.split('\n')[0]})`
+    return `not available: tagcache rejects diskDir (${err.code || ''} ${err.message.split('\n')[0]})`
   } finally {
     setTimeout(() => fs.rmSync(dir, { recursive: true, force: true }), 200).unref()
   }

@@ -3,8 +3,9 @@
  * End to end (issue #6): `next start` of examples/next-app under autocannon, for two pages
  * (see PAGES): the example's `/` (one small 'use cache' value inside a dynamic Suspense
  * hole, so every request calls the 'use cache' handler; its time is React's render) and
- * `/bench-reads`, a page this file adds to the copies, whose dynamic hole reads 20 distinct
- * 'use cache' values of 4–16 KiB, so that a request's time is mostly cache reads. Each
+ * `/bench-reads`, a page added to the copies (benchmark/fixtures/e2e/pages/), whose dynamic
+ * hole reads 20 distinct 'use cache' values of 4–16 KiB, so that a request's time is mostly
+ * cache reads. Each
  * configuration is a copy of the app in benchmark/.work/ (the example's own files are never
  * touched), built once with the repository's `next` and started on a free loopback port, one
  * server at a time, stopped by pid:
@@ -18,6 +19,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+const { freePort } = require('../../__test__/helpers/ports')
 const redisLib = require('./redis')
 
 const benchDir = path.join(__dirname, '..')
@@ -26,117 +28,11 @@ const appDir = path.join(root, 'examples', 'next-app')
 const workDir = path.join(benchDir, '.work')
 const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next')
 
-/** The example's next.config.js without withTagCache: same flags, same cacheLife. */
-const CONFIG_BASE = `  cacheComponents: true,
-  partialPrefetching: true,
-  cacheLife: {
-    blog: { stale: 5, revalidate: 3, expire: 600 },
-  },
-`
-const BUILTIN_CONFIG = `// Written by benchmark/lib/e2e.js: the example app on Next's built-in cache handlers.
-module.exports = {
-${CONFIG_BASE}}
-`
-const TRIEB_CONFIG = `// Written by benchmark/lib/e2e.js: the example app on trieb's 'use cache' handler (Redis).
-module.exports = {
-${CONFIG_BASE}  cacheHandlers: { default: require.resolve('./trieb-handler.js') },
-}
-`
-// trieb's handler as benchmark/lib/contenders.js builds it, with its gets counted (one
-// counter increment per call, read by /api/bench-counters): tagcache's are counted by its
-// engine, Next's built-in has no counter and is left as it is.
-const TRIEB_HANDLER = `// Written by benchmark/lib/e2e.js: as benchmark/lib/contenders.js builds the 'trieb' contender.
-const { getRedisCacheComponentsHandler } = require('@trieb.work/nextjs-turbo-redis-cache')
+/** Overlays copied over examples/next-app, by build (benchmark/fixtures/e2e/<name>/). */
+const fixtures = path.join(benchDir, 'fixtures', 'e2e')
 
-const handler = getRedisCacheComponentsHandler({
-  redisUrl: process.env.BENCH_REDIS_URL,
-  keyPrefix: 'trieb-e2e:',
-})
-const counters = (globalThis[Symbol.for('tagcache.bench.counters')] ||= { gets: 0, hits: 0 })
-const get = handler.get.bind(handler)
-handler.get = async (...args) => {
-  counters.gets++
-  const entry = await get(...args)
-  if (entry) counters.hits++
-  return entry
-}
-module.exports = handler
-`
-
-/** The number of 'use cache' values /bench-reads reads per request. */
+/** The number of 'use cache' values /bench-reads reads per request (`N` in its page). */
 const READS = 20
-
-/**
- * /bench-reads: as the example's \`/\` reads its value (\`await connection()\` inside a Suspense
- * hole, then the 'use cache' call), READS distinct 'use cache' components, each a
- * 4–16 KiB string (sizes spread evenly) with cacheLife('hours') and a tag. Each stamp shows
- * which render filled the entry, so that two requests in a row tell hits from refills.
- */
-const BENCH_READS_PAGE = `// Written by benchmark/lib/e2e.js: a page whose time is mostly 'use cache' reads.
-import { Suspense } from 'react'
-import { connection } from 'next/server'
-import { cacheLife, cacheTag } from 'next/cache'
-
-const N = ${READS}
-
-function filler(size) {
-  let s = ''
-  while (s.length < size) s += Math.random().toString(36).slice(2)
-  return s.slice(0, size)
-}
-
-async function Block({ i }) {
-  'use cache'
-  cacheLife('hours')
-  cacheTag('bench-reads', \`bench-reads-\${i}\`)
-  const size = 4096 + Math.round((12288 * i) / (N - 1))
-  const stamp = \`\${new Date().toISOString()}|\${Math.random().toString(36).slice(2, 10)}\`
-  return (
-    <section>
-      <code data-stamp={\`b\${i}\`}>{stamp}</code>
-      <p>{filler(size)}</p>
-    </section>
-  )
-}
-
-async function Reads() {
-  await connection()
-  return (
-    <div>
-      {Array.from({ length: N }, (_, i) => (
-        <Block key={i} i={i} />
-      ))}
-    </div>
-  )
-}
-
-export default function BenchReads() {
-  return (
-    <main>
-      <h1>bench-reads</h1>
-      <Suspense fallback={<p>loading…</p>}>
-        <Reads />
-      </Suspense>
-    </main>
-  )
-}
-`
-
-/** The counters of a counted handler (trieb's copy), null elsewhere. */
-const COUNTERS_ROUTE = `// Written by benchmark/lib/e2e.js.
-import { connection } from 'next/server'
-
-export async function GET() {
-  await connection()
-  return Response.json(globalThis[Symbol.for('tagcache.bench.counters')] || null)
-}
-`
-
-/** Written into every copy. */
-const PAGE_FILES = {
-  'app/bench-reads/page.js': BENCH_READS_PAGE,
-  'app/api/bench-counters/route.js': COUNTERS_ROUTE,
-}
 
 /**
  * The pages measured on each server, in this order. `values`: 'use cache' values a request
@@ -157,15 +53,16 @@ const PAGES = [
   },
 ]
 
-/** The builds: one copy of the app each. */
+/**
+ * The builds: one copy of the app each, with the overlays of benchmark/fixtures/e2e/ copied
+ * over it: `pages` (/bench-reads and /api/bench-counters) in every copy; `builtin`, a
+ * next.config.js without withTagCache; `trieb`, a next.config.js whose 'use cache' handler is
+ * trieb's (its Redis URL: BENCH_REDIS_URL).
+ */
 const BUILDS = {
-  tagcache: { dir: 'e2e-tagcache', files: {} },
-  builtin: { dir: 'e2e-builtin', files: { 'next.config.js': BUILTIN_CONFIG } },
-  trieb: {
-    dir: 'e2e-trieb',
-    files: { 'next.config.js': TRIEB_CONFIG, 'trieb-handler.js': TRIEB_HANDLER },
-    redis: true,
-  },
+  tagcache: { dir: 'e2e-tagcache', overlays: ['pages'] },
+  builtin: { dir: 'e2e-builtin', overlays: ['pages', 'builtin'] },
+  trieb: { dir: 'e2e-trieb', overlays: ['pages', 'trieb'], redis: true },
 }
 
 /** The servers measured, in this order. */
@@ -222,17 +119,14 @@ function run(cmd, args, { cwd, env, timeoutMs, track }) {
   })
 }
 
-function copyApp(name, files) {
+function copyApp(name, overlays) {
   const dir = path.join(workDir, name)
   fs.rmSync(dir, { recursive: true, force: true })
   fs.cpSync(appDir, dir, {
     recursive: true,
     filter: (src) => !/[\\/](node_modules|\.next)$/.test(src),
   })
-  for (const [file, text] of Object.entries({ ...PAGE_FILES, ...files })) {
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
-    fs.writeFileSync(path.join(dir, file), text)
-  }
+  for (const o of overlays) fs.cpSync(path.join(fixtures, o), dir, { recursive: true })
   return dir
 }
 
@@ -329,7 +223,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
       if (b.redis && !redisUrl) continue
       const t0 = Date.now()
       try {
-        const dir = copyApp(b.dir, b.files)
+        const dir = copyApp(b.dir, b.overlays)
         await run(process.execPath, [nextBin, 'build'], {
           cwd: dir,
           env: { ...baseEnv, ...(b.redis ? redisEnv : {}) },
@@ -397,7 +291,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
 
   /** Starts `s`'s server once and measures every page on it; `onPage(page, row)` per page. */
   async function measureServer(s, dir, onPage) {
-    const port = await redisLib.freePort()
+    const port = await freePort()
     const env = { ...baseEnv, ...(s.env ? s.env(redisUrl) : {}) }
     const server = spawn(
       process.execPath,
@@ -539,7 +433,7 @@ async function handlerCounters(url) {
       source: "tagcache engine: 'use cache' + ISR",
       gets: t.hits + t.misses,
       hits: t.hits,
-      sharedReads: t.sharedReads ?? null,
+      sharedReads: t.sharedReads,
     }
   }
   try {

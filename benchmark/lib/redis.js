@@ -252,7 +252,6 @@ function redisBenchmark(port, { size, clients = 1, requests = 20000, timeoutMs =
 }
 
 module.exports = {
-  freePort,
   ensureRedisInstalled,
   startRedis,
   connect,

@@ -36,8 +36,9 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { fork, spawnSync } = require('node:child_process')
+const { fork } = require('node:child_process')
 const { performance, monitorEventLoopDelay } = require('node:perf_hooks')
+const { buildInfo } = require('./report/meta')
 
 const root = path.join(__dirname, '..', '..')
 const KiB = 1024
@@ -652,20 +653,6 @@ function secondsFor(cfg, selected, seconds) {
   return Math.round(seconds / selected.filter((c) => c.store === 'redis').length)
 }
 
-function buildInfo() {
-  const git = (args) => {
-    const r = spawnSync('git', args, { cwd: root, encoding: 'utf8' })
-    return r.status === 0 ? r.stdout.trim() : null
-  }
-  const addon = fs.readdirSync(root).find((f) => /^tagcache\..*\.node$/.test(f))
-  const changed = git(['status', '--porcelain', '--', 'src', 'next', 'index.js'])
-  return {
-    commit: git(['rev-parse', '--short', 'HEAD']),
-    uncommittedChanges: changed == null ? null : changed.split('\n').filter(Boolean).length,
-    addonBuilt: addon ? fs.statSync(path.join(root, addon)).mtime.toISOString() : null,
-  }
-}
-
 /**
  * Runs the selected stores one after the other; `redis` is the run's server ({ port }) or
  * null. Returns { soak, unavailable, errors } (soak: the results.soak object).
@@ -680,7 +667,7 @@ async function runSoak({ seconds = 600, stores, redis, log, debug = false }) {
       node: process.version,
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim() || 'unknown CPU'}`,
       loadStart: os.loadavg().map((x) => round(x, 2)),
-      build: buildInfo(),
+      build: buildInfo(root),
       redis: redis?.version || null,
     },
     settings: {

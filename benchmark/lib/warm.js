@@ -30,7 +30,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { performance } = require('node:perf_hooks')
-const { freePort } = require('./redis')
+const { freePort } = require('../../__test__/helpers/ports')
 const { median } = require('./measure')
 
 const benchDir = path.join(__dirname, '..')
@@ -42,31 +42,25 @@ const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next')
 const PAGE = '/isr'
 const STAMP = 'isr'
 
-const BUILTIN_CONFIG = `// Written by benchmark/lib/warm.js: examples/isr-app on Next's built-in cache handler.
-module.exports = {}
-`
-/** What the engine actually uses, for the report (the example's own route has the stats only). */
-const ENGINE_ROUTE = `// Written by benchmark/lib/warm.js.
-export const dynamic = 'force-dynamic'
-
-export async function GET() {
-  const engine = globalThis[Symbol.for('tagcache.engine')]
-  if (!engine) return Response.json(null)
-  let stats = null
-  try {
-    stats = engine.stats()
-  } catch {}
-  return Response.json({ storage: engine.storage ?? null, stats })
-}
-`
+/**
+ * Overlays copied over examples/isr-app (benchmark/fixtures/warm/<name>/): `engine` (the
+ * /api/bench-engine route: what the engine uses) in every copy; `builtin`, a next.config.js
+ * without withTagCache.
+ */
+const fixtures = path.join(benchDir, 'fixtures', 'warm')
 
 const BUILDS = [
-  { id: 'tagcache', label: 'tagcache (default: memory + disk)', dir: 'warm-tagcache', files: {} },
+  {
+    id: 'tagcache',
+    label: 'tagcache (default: memory + disk)',
+    dir: 'warm-tagcache',
+    overlays: ['engine'],
+  },
   {
     id: 'builtin',
     label: 'Next built-in (FileSystemCache)',
     dir: 'warm-builtin',
-    files: { 'next.config.js': BUILTIN_CONFIG },
+    overlays: ['engine', 'builtin'],
   },
 ]
 
@@ -115,11 +109,7 @@ async function runWarm({ settings, log, keepWork = false }) {
           recursive: true,
           filter: (src) => !/[\\/](node_modules|\.next|\.next-build)$/.test(src),
         })
-        const files = { ...b.files, 'app/api/bench-engine/route.js': ENGINE_ROUTE }
-        for (const [file, text] of Object.entries(files)) {
-          fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
-          fs.writeFileSync(path.join(dir, file), text)
-        }
+        for (const o of b.overlays) fs.cpSync(path.join(fixtures, o), dir, { recursive: true })
         await runToEnd([nextBin, 'build'], dir, env, 300000)
         const html = fs.readFileSync(path.join(dir, '.next', 'server', 'app', 'isr.html'), 'utf8')
         const buildStamp = stampOf(html)
