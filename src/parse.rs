@@ -129,7 +129,11 @@ pub fn tags(value: &Input, what: &str) -> Result<Vec<String>> {
       .enumerate()
       .map(|(i, item)| match item {
         Input::String(tag) => {
-          validate_tag(tag, &format!("{what}[{i}]"))?;
+          // The argument's name is formatted only for a message (a set runs this per tag).
+          validate_tag(tag, what).map_err(|err| {
+            let message = err.message.replacen(what, &format!("{what}[{i}]"), 1);
+            Error::new(err.code, message)
+          })?;
           Ok(encode_header_safe(tag).into_owned())
         }
         other => Err(Error::new(
