@@ -5,13 +5,22 @@
  * in one run, reported as ratios (tagcache ÷ contender) because absolute times drift on a
  * shared machine while ratios measured side by side hold.
  *
- *   node benchmark/run.js            full run (about 10–15 minutes)
- *   node benchmark/run.js --quick    every scenario, short loads (under 2 minutes); prints the
- *                                    tables, writes benchmark/results/quick.json, leaves the docs
- *                                    alone unless --write
- *   options: --only=uc,isr,revalidate,memory,floor,disk,warm,e2e,soak   --rounds=N   --write | --no-write   --debug
+ *   node benchmark/run.js            full run (about 20–25 minutes)
+ *   node benchmark/run.js --quick    every scenario, short loads (about 3 minutes, the 1M-entry
+ *                                    revalidations most of it); prints the tables, writes
+ *                                    benchmark/results/quick.json, leaves the docs alone unless
+ *                                    --write
+ *   options: --only=floor,uc,isr,revalidate,staleness,memory,disk,warm,e2e,soak   --rounds=N
+ *            --write | --no-write   --debug
  *            --report-only (rewrite the docs from the last run's benchmark/results/latest.json)
  *            --soak-seconds=N (default 600, 60 with --quick)   --soak-stores=memory,disk,redis,redis-nolocal
+ *
+ * `floor`: redis-benchmark GET/SET with 1 and 64 clients, and with 1 client pipelining 16
+ * (`-P 16`, issue #13: the bound for tagcache's 64 gets in flight on its one connection).
+ * `revalidate`: updateTags / revalidateTag of one tag with 10k and 100k entries present, and
+ * with 1M (tagcache in process and on Redis only, 32-byte values; issue #13). `staleness`
+ * (issue #13): two engines in two processes on the run's Redis, the time from one's write to
+ * the other's in-process copy giving way to it (see lib/staleness.js; about 30 s).
  *
  * `disk` (issue #10): tagcache's disk tier against Next's FileSystemCache, ISR set and a cold get
  * in a fresh process (see lib/disk.js). `warm` (issue #10): `next build` of examples/isr-app, then
@@ -45,7 +54,7 @@ const args = process.argv.slice(2)
 const flag = (name) => args.includes(`--${name}`)
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
 const quick = flag('quick')
-const ALL = ['floor', 'uc', 'isr', 'revalidate', 'memory', 'disk', 'warm', 'e2e']
+const ALL = ['floor', 'uc', 'isr', 'revalidate', 'staleness', 'memory', 'disk', 'warm', 'e2e']
 /** Scenarios that run only when named in --only (the soak takes half an hour). */
 const OPT_IN = ['soak']
 const only = option('only') ? option('only').split(',') : ALL.filter((s) => !(quick && s === 'e2e'))
@@ -53,16 +62,36 @@ for (const s of only)
   if (!ALL.includes(s) && !OPT_IN.includes(s))
     die(`unknown scenario ${s}: one of ${[...ALL, ...OPT_IN].join(', ')}`)
 
+/**
+ * revalidateTag with 1M entries present (issue #13): tagcache only (in process and on Redis),
+ * 32-byte values (the other counts use 256 bytes), filled through the engine's setNextEntry
+ * (the call the 'use cache' handler's set ends in) with 256 in flight.
+ */
+const LARGE_REVALIDATE = {
+  entries: 1000000,
+  ids: ['tagcache', 'tagcache-redis'],
+  valueBytes: 32,
+  populateInFlight: 256,
+  populateMs: 150000,
+  jobTimeoutMs: 300000,
+  createOptions: { maxMemoryBytes: 1024 * 1024 * 1024 },
+}
+/** The in-process 'use cache' contenders measured over `settings.loadLong` (full mode). */
+const IN_PROCESS_LONG = ['tagcache', 'tagcache-disk', 'builtin']
+
 const settings = quick
   ? {
       rounds: 1,
       load: { durationMs: 120, warmupMs: 50, maxOps: 200000 },
       concurrency: 64,
       floorRequests: { 1024: 4000, 16384: 4000, 262144: 1000 },
+      floorPipelinedRequests: { 1024: 50000, 16384: 20000, 262144: 2000 },
       revalidateEntries: [10000],
       revalidateReps: 5,
       revalidateMaxMs: 3000,
       populateMs: 30000,
+      revalidateLarge: LARGE_REVALIDATE,
+      staleness: { samples: 200, maxWaitMs: 2000 },
       memoryEntries: 30000,
       probeOps: 30,
       jobTimeoutMs: 90000,
@@ -74,12 +103,18 @@ const settings = quick
   : {
       rounds: 3,
       load: { durationMs: 500, warmupMs: 150, maxOps: 500000 },
+      // 'use cache' in process, the contenders the targets compare (IN_PROCESS_LONG): 2 s
+      // windows, so that three rounds separate a 10% difference on a shared machine.
+      loadLong: { durationMs: 2000, warmupMs: 300, maxOps: 1000000 },
       concurrency: 64,
       floorRequests: { 1024: 20000, 16384: 20000, 262144: 5000 },
+      floorPipelinedRequests: { 1024: 200000, 16384: 100000, 262144: 10000 },
       revalidateEntries: [10000, 100000],
       revalidateReps: 20,
       revalidateMaxMs: 8000,
       populateMs: 60000,
+      revalidateLarge: LARGE_REVALIDATE,
+      staleness: { samples: 300, maxWaitMs: 2000 },
       memoryEntries: 100000,
       probeOps: 100,
       jobTimeoutMs: 180000,
@@ -193,12 +228,12 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
  * Runs one job in a fresh Node process; resolves to its result or { error }. A job that
  * could not load the addon (a rebuild replacing it at that moment) is tried once more.
  */
-async function runJob(job) {
-  const r = await runJobOnce(job)
+async function runJob(job, timeoutMs = settings.jobTimeoutMs) {
+  const r = await runJobOnce(job, timeoutMs)
   if (r.error && /\.node\b|native binding|does not load|ERR_DLOPEN/i.test(r.error)) {
     log('  (the addon did not load, a rebuild in progress? trying again in 10 s)')
     await new Promise((res) => setTimeout(res, 10000))
-    return runJobOnce(job)
+    return runJobOnce(job, timeoutMs)
   }
   return r
 }
@@ -259,6 +294,7 @@ const results = {
   uc: {},
   isr: {},
   revalidate: { uc: {}, isr: {} },
+  staleness: {},
   memory: {},
   disk: {},
   warm: {},
@@ -320,7 +356,10 @@ async function throughputScenario(name, type, list, ops) {
           size,
           modes: ['seq', 'c64'],
           concurrency: settings.concurrency,
-          load: settings.load,
+          load:
+            settings.loadLong && type === 'useCacheThroughput' && IN_PROCESS_LONG.includes(c.id)
+              ? settings.loadLong
+              : settings.load,
           probeOps: settings.probeOps,
           redisCommands: c.store === 'redis',
         })
@@ -553,7 +592,7 @@ function reportOnly() {
 async function main() {
   if (flag('report-only')) return reportOnly()
   const needRedis = only.some((s) =>
-    ['floor', 'uc', 'isr', 'revalidate', 'e2e', 'soak'].includes(s),
+    ['floor', 'uc', 'isr', 'revalidate', 'staleness', 'e2e', 'soak'].includes(s),
   )
   if (needRedis) {
     if (!redisLib.ensureRedisInstalled(log)) {
@@ -575,7 +614,7 @@ async function main() {
   }
 
   if (only.includes('floor') && redisServer) {
-    log('floor: redis-benchmark GET/SET, 1 and 64 clients')
+    log('floor: redis-benchmark GET/SET, 1 and 64 clients, and 1 client pipelining 16 (-P 16)')
     for (const size of SIZES) {
       results.floor[size] = {}
       for (const clients of [1, settings.concurrency]) {
@@ -593,10 +632,27 @@ async function main() {
           results.errors.push({ scenario: 'floor', label: 'redis-benchmark', error: err.message })
         }
       }
+      await flushRedis()
+      try {
+        results.floor[size].p16 = redisLib.redisBenchmark(redisServer.port, {
+          size,
+          clients: 1,
+          pipeline: 16,
+          requests: settings.floorPipelinedRequests[size],
+        })
+      } catch (err) {
+        results.errors.push({
+          scenario: 'floor',
+          label: 'redis-benchmark -P 16',
+          error: err.message,
+        })
+      }
       const f = results.floor[size].c1
+      const p = results.floor[size].p16
       if (f)
         log(
-          `  ${sizeLabel(size).padStart(7)} -c 1 GET ${fmt(f.get.opsPerSec)}/s SET ${fmt(f.set.opsPerSec)}/s`,
+          `  ${sizeLabel(size).padStart(7)} -c 1 GET ${fmt(f.get.opsPerSec)}/s SET ${fmt(f.set.opsPerSec)}/s` +
+            (p ? ` | -c 1 -P 16 GET ${fmt(p.get.opsPerSec)}/s` : ''),
         )
     }
   }
@@ -620,27 +676,42 @@ async function main() {
     for (const [api, list] of groups) {
       const runnable = selectContenders(`revalidate-${api}`, list)
       log(`revalidate (${api}): ${runnable.map((c) => c.id).join(', ')}`)
-      for (const entries of settings.revalidateEntries) {
+      const large = settings.revalidateLarge
+      const counts = [...settings.revalidateEntries, ...(api === 'uc' ? [large.entries] : [])]
+      for (const entries of counts) {
+        const isLarge = entries === large.entries
         for (const c of runnable) {
+          if (isLarge && !large.ids.includes(c.id)) continue
           if (c.store === 'redis') await flushRedis()
-          const r = await runJob({
-            type: 'revalidate',
-            api,
-            contender: c.id,
-            env: envFor(),
-            entries,
-            reps: settings.revalidateReps,
-            maxMs: settings.revalidateMaxMs,
-            populateMs: settings.populateMs,
-            redisCommands: c.store === 'redis',
-          })
+          const r = await runJob(
+            {
+              type: 'revalidate',
+              api,
+              contender: c.id,
+              env: envFor(),
+              entries,
+              reps: settings.revalidateReps,
+              maxMs: settings.revalidateMaxMs,
+              populateMs: isLarge ? large.populateMs : settings.populateMs,
+              redisCommands: c.store === 'redis',
+              ...(isLarge
+                ? {
+                    valueBytes: large.valueBytes,
+                    populateInFlight: large.populateInFlight,
+                    populateDirect: true,
+                    createOptions: large.createOptions,
+                  }
+                : {}),
+            },
+            isLarge ? large.jobTimeoutMs : settings.jobTimeoutMs,
+          )
           if (r.error && !r.present) {
             recordError(`revalidate-${api}`, c, `${entries} entries`, r.error)
             continue
           }
           ;(results.revalidate[api][c.id] ||= {})[entries] = r
           log(
-            `  ${String(entries).padStart(6)} entries ${c.id.padEnd(18)} ` +
+            `  ${String(entries).padStart(7)} entries ${c.id.padEnd(18)} ` +
               (r.error
                 ? `! ${r.error}`
                 : `median ${r.medianMs.toFixed(3)} ms (${r.reps} reps, populated in ${r.populateSeconds.toFixed(1)} s)`),
@@ -649,6 +720,34 @@ async function main() {
       }
     }
     await flushRedis()
+  }
+
+  if (only.includes('staleness')) {
+    const s = settings.staleness
+    if (!redisServer) {
+      results.unavailable.push({
+        scenario: 'staleness',
+        id: 'tagcache-redis',
+        label: 'tagcache (Redis)',
+        reason: 'no Redis in this run',
+      })
+    } else {
+      const { runStaleness, LOCAL_TTL_MS } = require('./lib/staleness')
+      log(
+        `staleness: engines A and B in two processes on Redis, ${s.samples} writes by A, each timed until B (localTtlMs ${LOCAL_TTL_MS}, its copy tracked) sees it`,
+      )
+      await flushRedis()
+      const r = await runStaleness({ redis: redisServer, settings: s, log, debug: flag('debug') })
+      results.staleness = r.staleness
+      for (const x of r.errors) results.errors.push({ scenario: 'staleness', ...x })
+      const st = r.staleness
+      for (const x of r.errors) log(`  ! staleness: ${x.error}`)
+      if (st.n)
+        log(
+          `  ${st.n} samples: p50 ${st.p50Ms.toFixed(3)} ms, p99 ${st.p99Ms.toFixed(3)} ms, max ${st.maxMs.toFixed(3)} ms (${st.untracked} untracked primes, ${st.timeouts} timeouts, ${st.seenBeforeSetResolved} seen before A's set resolved)`,
+        )
+      await flushRedis()
+    }
   }
 
   if (only.includes('memory')) {

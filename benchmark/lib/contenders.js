@@ -105,7 +105,7 @@ const useCache = [
         opts.maxMemoryBytes ? { maxMemoryBytes: opts.maxMemoryBytes } : {},
       )
       const handler = require(path.join(root, 'next', 'use-cache.js')).createUseCacheHandler(engine)
-      return { handler, close: () => engine.close() }
+      return { handler, engine, close: () => engine.close() }
     },
   },
   {
@@ -169,7 +169,7 @@ const useCache = [
       const { TagCache } = loadTagCache()
       const engine = new TagCache({ redisUrl: env.redisUrl, keyPrefix: 'tagcache:' })
       const handler = require(path.join(root, 'next', 'use-cache.js')).createUseCacheHandler(engine)
-      return { handler, close: () => engine.close() }
+      return { handler, engine, close: () => engine.close() }
     },
   },
   {
@@ -182,7 +182,7 @@ const useCache = [
       const { TagCache } = loadTagCache()
       const engine = new TagCache({ redisUrl: env.redisUrl, keyPrefix: 'tagcache:', ...NO_LOCAL })
       const handler = require(path.join(root, 'next', 'use-cache.js')).createUseCacheHandler(engine)
-      return { handler, close: () => engine.close() }
+      return { handler, engine, close: () => engine.close() }
     },
   },
   {

@@ -14,7 +14,10 @@
  * - Next built-in (memory): the same app with a next.config.js without withTagCache;
  * - tagcache (Redis): the first build, started with TAGCACHE_REDIS_URL / TAGCACHE_KEY_PREFIX;
  * - trieb (Redis): a copy whose `cacheHandlers.default` is trieb's 'use cache' handler, built
- *   as benchmark/lib/contenders.js builds it.
+ *   as benchmark/lib/contenders.js builds it;
+ * - with in-process copies off (issue #13), every get reading Redis: tagcache (Redis,
+ *   `localTtlMs: 0`, a copy with benchmark/fixtures/e2e/nolocal/next.config.js) and trieb
+ *   (`redisGetDeduplication: false`, the trieb build started with BENCH_TRIEB_NO_DEDUP=1).
  */
 const fs = require('node:fs')
 const path = require('node:path')
@@ -63,9 +66,13 @@ const BUILDS = {
   tagcache: { dir: 'e2e-tagcache', overlays: ['pages'] },
   builtin: { dir: 'e2e-builtin', overlays: ['pages', 'builtin'] },
   trieb: { dir: 'e2e-trieb', overlays: ['pages', 'trieb'], redis: true },
+  'tagcache-nolocal': { dir: 'e2e-tagcache-nolocal', overlays: ['pages', 'nolocal'], redis: true },
 }
 
-/** The servers measured, in this order. */
+/**
+ * The servers measured, in this order. `variant`: 'nolocal' for the in-process copies off
+ * pair (compared with each other), else the defaults.
+ */
 const SERVERS = [
   { id: 'tagcache', label: 'tagcache (memory)', store: 'memory', build: 'tagcache' },
   { id: 'builtin', label: 'Next built-in (memory)', store: 'memory', build: 'builtin' },
@@ -83,6 +90,23 @@ const SERVERS = [
     build: 'trieb',
     peer: true,
     env: (redisUrl) => ({ BENCH_REDIS_URL: redisUrl }),
+  },
+  {
+    id: 'tagcache-redis-nolocal',
+    label: 'tagcache (Redis, no in-process copy)',
+    store: 'redis',
+    variant: 'nolocal',
+    build: 'tagcache-nolocal',
+    env: (redisUrl) => ({ TAGCACHE_REDIS_URL: redisUrl, TAGCACHE_KEY_PREFIX: 'bench-e2e-nolocal' }),
+  },
+  {
+    id: 'trieb-nodedup',
+    label: 'trieb (Redis, no in-process copy)',
+    store: 'redis',
+    variant: 'nolocal',
+    build: 'trieb',
+    peer: true,
+    env: (redisUrl) => ({ BENCH_REDIS_URL: redisUrl, BENCH_TRIEB_NO_DEDUP: '1' }),
   },
 ]
 
@@ -386,6 +410,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
     return {
       label: s.label,
       store: s.store,
+      variant: s.variant || 'default',
       peer: Boolean(s.peer),
       reqPerSec: requests / (r.duration || settings.durationS),
       avgReqPerSec: r.requests.average,

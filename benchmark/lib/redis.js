@@ -207,10 +207,15 @@ async function startRedis(log) {
 }
 
 /**
- * `redis-benchmark -c <clients> -t get,set -d <size>` on the benchmark's Redis: the floor
- * for one Redis round trip of that size. Returns { get: {opsPerSec,p50,p99}, set: … } (µs).
+ * `redis-benchmark -c <clients> -P <pipeline> -t set,get -d <size>` on the benchmark's Redis:
+ * the floor for one Redis round trip of that size (`pipeline` 1), or for a client that keeps
+ * `pipeline` requests in flight on one connection. Its SET runs first and writes the key its GET
+ * reads. Returns { get: {opsPerSec,p50,p99}, set: … } (µs).
  */
-function redisBenchmark(port, { size, clients = 1, requests = 20000, timeoutMs = 60000 }) {
+function redisBenchmark(
+  port,
+  { size, clients = 1, pipeline = 1, requests = 20000, timeoutMs = 60000 },
+) {
   const r = spawnSync(
     'redis-benchmark',
     [
@@ -227,7 +232,7 @@ function redisBenchmark(port, { size, clients = 1, requests = 20000, timeoutMs =
       '-t',
       'set,get',
       '-P',
-      '1',
+      String(pipeline),
       '--csv',
     ],
     { encoding: 'utf8', timeout: timeoutMs },

@@ -16,7 +16,7 @@ async function withHandler(list, job, fn) {
   const c = contenders.byId(list, job.contender)
   const made = await c.create(job.env, job.createOptions || {})
   try {
-    return await fn(made.handler)
+    return await fn(made.handler, made)
   } finally {
     try {
       await made.close()
@@ -123,8 +123,8 @@ async function isrThroughput(job) {
   })
 }
 
-/** Fills a handler with `count` small entries, 64 sets in flight, within `maxMs`. */
-async function populate(count, maxMs, setOne) {
+/** Fills a handler with `count` small entries, `inFlight` sets in flight, within `maxMs`. */
+async function populate(count, maxMs, setOne, inFlight = 64) {
   const end = Date.now() + maxMs
   let next = 0
   let done = 0
@@ -135,23 +135,48 @@ async function populate(count, maxMs, setOne) {
       done++
     }
   }
-  await Promise.all(Array.from({ length: 64 }, worker))
+  await Promise.all(Array.from({ length: inFlight }, worker))
   return done
 }
 
-/** revalidateTag / updateTags of one tag (1 in 1000 entries carries it) with `entries` present. */
+/**
+ * revalidateTag / updateTags of one tag (1 in 1000 entries carries it) with `entries` present,
+ * each of `valueBytes` (256 unless the job says otherwise: the 1M-entry runs use tiny ones).
+ */
 async function revalidate(job) {
   const list = job.api === 'isr' ? contenders.isr : contenders.useCache
-  return withHandler(list, job, async (h) => {
-    const small = crypto.randomBytes(256)
+  return withHandler(list, job, async (h, made) => {
+    const valueBytes = job.valueBytes || 256
+    const small = crypto.randomBytes(valueBytes)
+    const inFlight = job.populateInFlight || 64
     const t0 = Date.now()
     const present =
       job.api === 'isr'
-        ? await populate(job.entries, job.populateMs, (i) =>
-            h.set(w.isrKey(i), w.appPageValue(256, i), { ...w.ISR_SET_CTX }),
+        ? await populate(
+            job.entries,
+            job.populateMs,
+            (i) => h.set(w.isrKey(i), w.appPageValue(valueBytes, i), { ...w.ISR_SET_CTX }),
+            inFlight,
           )
-        : await populate(job.entries, job.populateMs, (i) =>
-            h.set(w.useCacheKey(i), w.pendingEntry(small, w.entryTags(i))),
+        : await populate(
+            job.entries,
+            job.populateMs,
+            // The 1M-entry runs (tagcache only) fill the engine directly, with the call the
+            // 'use cache' handler's set ends in (next/use-cache.js): the same entries, without a
+            // ReadableStream per entry.
+            job.populateDirect && made.engine
+              ? (i) =>
+                  made.engine.setNextEntry(
+                    w.useCacheKey(i),
+                    small,
+                    w.entryTags(i),
+                    300,
+                    900,
+                    86400,
+                    Date.now(),
+                  )
+              : (i) => h.set(w.useCacheKey(i), w.pendingEntry(small, w.entryTags(i))),
+            inFlight,
           )
     const populateSeconds = (Date.now() - t0) / 1000
     if (present < job.entries) {
@@ -171,19 +196,25 @@ async function revalidate(job) {
     const redisCommands = await countCommands(job, 3, async () => {
       for (let r = 0; r < 3; r++) await call(500 + r)
     })
-    // Sanity: an entry carrying a revalidated tag is no longer a plain hit.
+    // Sanity: an entry carrying a revalidated tag is no longer a plain hit, and the last entry
+    // written (its tag never revalidated) still is (none was evicted to make room).
     let effective = null
+    let lastKept = null
+    const last = job.entries - 1
     if (job.api === 'isr') {
       // A miss, or a lastModified that Next reads as stale (past the 900 s revalidate).
       const r = await h.get(w.isrKey(0), { ...w.ISR_GET_CTX })
       effective =
         !r || !r.value || r.lastModified === -1 || r.lastModified + 900 * 1000 < Date.now()
+      lastKept = Boolean((await h.get(w.isrKey(last), { ...w.ISR_GET_CTX }))?.value)
     } else {
       const e = await h.get(w.useCacheKey(0), [])
       if (e) await w.readToEnd(e.value)
       effective = !e || e.revalidate === -1
+      const l = await h.get(w.useCacheKey(last), [])
+      lastKept = Boolean(l) && (await w.readToEnd(l.value)) === valueBytes
     }
-    return { present, populateSeconds, ...timing, redisCommands, effective }
+    return { present, populateSeconds, valueBytes, ...timing, redisCommands, effective, lastKept }
   })
 }
 

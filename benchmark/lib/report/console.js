@@ -5,8 +5,9 @@ const soak = require('../soak')
 const { plain } = require('./format')
 const { unavailableTable, memIds, redisIds, isrIds } = require('./results')
 const { targets } = require('./targets')
-const { throughputTable } = require('./throughput')
+const { throughputTable, pipelinedTable } = require('./throughput')
 const { revalidateTable } = require('./revalidate')
+const { stalenessTable } = require('./staleness')
 const { memoryTable } = require('./memory')
 const { diskSetTable, diskGetTable } = require('./disk')
 const { warmTable } = require('./warm')
@@ -17,7 +18,7 @@ function consoleTables(results) {
   const parts = []
   const t = targets(results)
   parts.push(
-    'TARGETS (issues #6 and #10)\n' +
+    'TARGETS (issues #6, #10 and #13)\n' +
       t.map((r) => `- [${r.status.replace(/\*/g, '')}] ${r.target}\n    ${r.measured}`).join('\n'),
   )
   parts.push(
@@ -40,6 +41,18 @@ function consoleTables(results) {
         throughputTable(results, 'uc', contenders.useCache, redisIds(), 'set', { floor: true }),
       ),
   )
+  parts.push(
+    "'use cache' GET-HIT, Redis, no in-process copy, 64 in flight vs redis-benchmark -c 1 -P 16\n" +
+      plain(pipelinedTable(results, contenders.useCache)),
+  )
+  {
+    const [tbl, ...rest] = stalenessTable(results).split('\n\n')
+    parts.push(
+      "STALENESS WINDOW: A's write → B's tracked copy gives way (two processes, Redis)\n" +
+        plain(tbl) +
+        (rest.length ? '\n' + rest.join('\n') : ''),
+    )
+  }
   parts.push(
     'ISR APP_PAGE GET-HIT\n' +
       plain(throughputTable(results, 'isr', contenders.isr, isrIds(), 'get', { floor: true })),

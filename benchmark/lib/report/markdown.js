@@ -8,8 +8,10 @@ const { CHUNK, keyCount } = require('../workload')
 const { table } = require('./format')
 const { unavailableReason, unavailableTable, memIds, redisIds, isrIds } = require('./results')
 const { targets } = require('./targets')
-const { throughputTable, floorTable } = require('./throughput')
+const { throughputTable, floorTable, pipelinedTable } = require('./throughput')
 const { revalidateTable } = require('./revalidate')
+const { stalenessTable } = require('./staleness')
+const { LOCAL_TTL_MS } = require('../staleness')
 const { memoryTable } = require('./memory')
 const { diskSetTable, diskGetTable } = require('./disk')
 const { warmTable } = require('./warm')
@@ -85,7 +87,7 @@ Peers: ${Object.entries(m.peers)
 
 ![tagcache ÷ contender](benchmarks.svg)
 
-## Targets (issues #6 and #10)
+## Targets (issues #6, #10 and #13)
 
 Judged on ops/s; "p50" is the median-latency ratio (built-in p50 ÷ tagcache p50, above 1 means
 tagcache is faster), which other work on the machine disturbs less.
@@ -127,6 +129,32 @@ ${throughputTable(results, 'uc', contenders.useCache, redisIds(), 'set', { floor
 
 ${floorTable(results, 'uc', contenders.useCache, redisIds())}
 
+### 64 gets in flight against pipelining
+
+tagcache (Redis, no in-process copy) with 64 'use cache' gets in flight (the get-hit table's
+"64 in flight" column) against \`redis-benchmark -c 1 -P 16 -t set,get -d <size>\`'s GET (one
+connection, 16 requests in flight: what one multiplexed connection can carry; its SET writes the
+key first), in the same run, after a FLUSHALL. \`redis-benchmark -c 64\` is shown for comparison.
+
+${pipelinedTable(results, contenders.useCache)}
+
+## Staleness window: another instance's write reaching an in-process copy (Redis)
+
+On a single Redis node an engine's in-process copy read from Redis is tracked (client-side
+caching, \`CLIENT TRACKING BCAST\`): Redis announces another engine's write of the key and the copy
+is dropped. Two engines, A and B, on the run's Redis with the same \`keyPrefix\`, **in two Node
+processes** (benchmark/lib/staleness.js; in one process they would share a runtime). Each sample:
+B (\`localTtlMs: ${LOCAL_TTL_MS}\`) reads key k, sleeps ${2 * LOCAL_TTL_MS} ms and reads it again; that read is answered in process
+(\`stats().sharedReads\` did not move) by a copy older than its localTtlMs, so the copy is tracked
+(if not, B reads again). B then polls k (\`peek\`, and \`get\` when \`peek\` has no in-process
+answer, as the Next adapters do; \`setImmediate\` between polls), A writes a new version (\`set\`, 1 KiB), and the
+window is from A's \`set\` promise resolving to B first seeing the new version
+(\`performance.timeOrigin + performance.now()\` in both processes: one machine's clock). Without
+tracking (a cluster, Sentinel, Redis < 6, a copy of the instance's own write, the tracking
+connection down) a copy answers for \`localTtlMs\` at most: that bound is stated, not measured.
+
+${stalenessTable(results)}
+
 ## ISR \`APP_PAGE\` get-hit
 
 \`get(key, { kind: 'APP_PAGE', … })\` of a page of the given size (half html, a quarter
@@ -146,10 +174,14 @@ ${floorTable(
 ## revalidateTag / updateTags of one tag
 
 \`updateTags([tag], { expire: 31536000 })\` ('use cache') and \`revalidateTag([tag], { expire: 31536000 })\`
-(ISR), which is what Next 16 sends for \`revalidateTag(tag, 'max')\`, with 10k and 100k entries
-present; each entry has 2 tags and the revalidated tag is on 1 entry in 1000. A different tag
+(ISR), which is what Next 16 sends for \`revalidateTag(tag, 'max')\`, with ${(s.revalidateEntries || [10000, 100000]).map((n) => `${n / 1000}k`).join(' and ')} entries
+present (256-byte values); each entry has 2 tags and the revalidated tag is on 1 entry in 1000. A different tag
 each time, ${s.revalidateReps} times at most (${s.revalidateMaxMs / 1000} s at most). "entry invalidated": a get
-of an entry carrying a revalidated tag no longer returns it as fresh.
+of an entry carrying a revalidated tag no longer returns it as fresh. 1M entries (issue #13):
+tagcache only, in process (\`maxMemoryBytes\` 1 GiB, so that none is evicted) and on Redis, with
+32-byte values, filled through the engine's \`setNextEntry\` (the call tagcache's 'use cache'
+\`set\` ends in) instead of a stream per entry; "entries evicted!" would mean the last entry
+written was no longer there.
 
 ${revalidateTable(results)}
 
@@ -254,7 +286,7 @@ ${unavailableTable(results)}
   \`new Handler(ctx)\`, \`get\`/\`set\`/\`revalidateTag\`.
 - Every job (one contender, one size) runs in a fresh Node process; jobs are interleaved round
   by round so that drift hits every contender alike; the figures are medians over rounds.
-- Load: ${s.load.warmupMs} ms warm-up, then ${s.load.durationMs} ms or ${s.load.maxOps.toLocaleString('en-US')} operations, sequentially (1 in flight) and with ${s.concurrency} in flight.
+- Load: ${s.load.warmupMs} ms warm-up, then ${s.load.durationMs} ms or ${s.load.maxOps.toLocaleString('en-US')} operations, sequentially (1 in flight) and with ${s.concurrency} in flight${s.loadLong ? ` (in process, the 'use cache' rows of tagcache, tagcache with diskDir and Next built-in, which the targets compare: ${s.loadLong.warmupMs} ms warm-up, then ${s.loadLong.durationMs} ms or ${s.loadLong.maxOps.toLocaleString('en-US')} operations)` : ''}.
   Keys cycle over ${keyCount(1024)} entries (${keyCount(262144)} at 256 KiB, so that Next's 50 MiB built-in holds them all); each
   entry carries 2 tags; gets pass 4 implicit soft tags as Next does.
 - Redis: a redis-server started for the run on a free loopback port, \`--save '' --appendonly no\`,

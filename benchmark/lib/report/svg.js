@@ -11,7 +11,8 @@ const {
   opsOf,
   bestOf,
 } = require('./results')
-const { e2ePages, e2eRatios } = require('./e2e')
+const { e2ePages, e2eRatios, e2eMemoryMin, E2E_REDIS_MIN } = require('./e2e')
+const { pipelinedRatios, PIPELINED_MIN } = require('./throughput')
 
 function chartItems(results) {
   const items = []
@@ -100,6 +101,14 @@ function chartItems(results) {
       )
     }
   }
+  for (const r of pipelinedRatios(results)) {
+    push(
+      "Redis 'use cache' get-hit, no in-process copy, 64 in flight vs redis-benchmark -c 1 -P 16 GET",
+      `${sizeLabel(r.size)} ×64`,
+      r.ratio,
+      PIPELINED_MIN,
+    )
+  }
   for (const size of SIZES) {
     push(
       "With diskDir: 'use cache' get-hit vs Next built-in (ops/s)",
@@ -156,8 +165,9 @@ function chartItems(results) {
   for (const pagePath of Object.keys(e2ePages(results))) {
     const e = e2eRatios(results, pagePath)
     const group = `End to end: next start + autocannon, page ${pagePath} (requests/s)`
-    push(group, 'vs built-in', e.memory, 0.95)
-    push(group, 'Redis vs peer', e.redis, 2)
+    push(group, 'vs built-in', e.memory, e2eMemoryMin(pagePath))
+    push(group, 'Redis vs peer', e.redis, E2E_REDIS_MIN)
+    push(group, 'Redis vs peer, copies off', e.nolocal, E2E_REDIS_MIN)
   }
   return items
 }

@@ -92,4 +92,52 @@ function floorTable(results, scenario, list, ids) {
   return rows.length ? table(head, rows) : '_No results._'
 }
 
-module.exports = { throughputTable, floorTable }
+/** issue #13: tagcache's 64 gets in flight (no in-process copy) ÷ redis-benchmark -c 1 -P 16 GET. */
+const PIPELINED_MIN = 0.8
+
+/** tagcache (Redis, no in-process copy), 64 'use cache' gets in flight ÷ redis-benchmark -P 16. */
+function pipelinedRatios(results, id = 'tagcache-redis-nolocal') {
+  return SIZES.map((size) => {
+    const t = tp(results, 'uc', id, size, 'get', C64)
+    const p16 = results.floor[size]?.p16?.get
+    const c64 = results.floor[size]?.c64?.get
+    return {
+      size,
+      t,
+      p16,
+      c64,
+      ratio: div(t?.opsPerSec, p16?.opsPerSec),
+      vsC64: div(t?.opsPerSec, c64?.opsPerSec),
+    }
+  })
+}
+
+/** The 64-in-flight rows against redis-benchmark with 1 client pipelining 16 (and 64 clients). */
+function pipelinedTable(results, list) {
+  const rows = pipelinedRatios(results)
+    .filter((r) => r.t || r.p16)
+    .map((r) => [
+      sizeLabel(r.size),
+      num(r.t?.opsPerSec),
+      us(r.t?.p50),
+      num(r.p16?.opsPerSec),
+      ratio(r.ratio),
+      num(r.c64?.opsPerSec),
+      ratio(r.vsC64),
+    ])
+  if (rows.length === 0) return '_Not measured in this run._'
+  return table(
+    [
+      'size',
+      `${label(list, 'tagcache-redis-nolocal')}, 64 gets in flight: ops/s`,
+      'p50 µs',
+      'redis-benchmark -c 1 -P 16 GET ops/s',
+      `tagcache ÷ -P 16 (target ≥ ${PIPELINED_MIN}×)`,
+      'redis-benchmark -c 64 GET ops/s',
+      'tagcache ÷ -c 64',
+    ],
+    rows,
+  )
+}
+
+module.exports = { throughputTable, floorTable, pipelinedTable, pipelinedRatios, PIPELINED_MIN }
