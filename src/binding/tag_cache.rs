@@ -77,6 +77,9 @@ where
   F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
   C: FnOnce(&Env, T) -> Result<V> + 'static,
 {
+  // Boxed once here: the engine's futures are kilobytes (a Redis round trip nests several),
+  // and napi-rs and tokio move the future they are given more than once before it runs.
+  let work = Box::pin(work);
   let promise =
     env.spawn_future_with_callback(async move { Ok(work.await) }, move |env, done| {
       let settled = match done.js().and_then(|value| finish(env, value)) {
