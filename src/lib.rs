@@ -3,7 +3,10 @@
 //!
 //! The engine is plain Rust: `profile` (cacheLife profiles), `tags` (the tag manifest),
 //! `entry` (freshness), `codec` (the stored envelope), `store` (where entries live) and
-//! `cache` (all of it together). `binding` is the thin napi binding that Node loads.
+//! `cache` (all of it together, on typed arguments). `parse` turns JS-shaped arguments
+//! (`input::Input`) into those typed ones at the boundary; `log` is where every line the
+//! server log gets comes from. `binding` is the thin napi binding that Node loads; see
+//! ARCHITECTURE.md for which way the imports go.
 
 pub mod cache;
 pub mod clock;
