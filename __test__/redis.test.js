@@ -196,9 +196,11 @@ describe('the in-process tier in front of Redis', () => {
       const a = new TagCache({ redisUrl: own.url, keyPrefix, localTtlMs: 0 })
       const b = new TagCache({ redisUrl: own.url, keyPrefix, localTtlMs: 30 })
       await a.set('k', Buffer.from('v1'))
+      await a.get('k')
       await untilTracked(b, 'k', 30)
       expect(b.stats().entries).toBe(1)
-      // The tracking connection is the one client with the tracking flag (`t`).
+      // The tracking connection is the one client with the tracking flag (`t`): b's; a keeps
+      // no copies (localTtlMs: 0), so it tracks nothing.
       const tracking = own
         .cli('CLIENT', 'LIST')
         .split('\n')

@@ -178,9 +178,14 @@ impl RedisStore {
     generation != 0 && self.tracking.generation.load(SeqCst) == generation
   }
 
+  /// Starts the tracking task on first use, only for an engine that keeps copies (one that
+  /// registered a sink): with `localTtlMs: 0` there is nothing to drop.
   fn start_tracking(&self) {
     let t = &self.tracking;
     if t.client.is_none() || t.started.load(SeqCst) || t.closed.load(SeqCst) {
+      return;
+    }
+    if t.sink.lock().is_none() {
       return;
     }
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
