@@ -39,6 +39,8 @@ const path = require('node:path')
 const { fork } = require('node:child_process')
 const { performance, monitorEventLoopDelay } = require('node:perf_hooks')
 const { buildInfo } = require('./report/meta')
+const { num, us, mib, table } = require('./report/format')
+const { readToEnd } = require('./workload')
 
 const root = path.join(__dirname, '..', '..')
 const KiB = 1024
@@ -285,16 +287,6 @@ const SOFT_TAGS = Array.from({ length: PAGES }, (_, p) => [
   '_N_T_/p/[id]/layout',
   `_N_T_/p/${p}`,
 ])
-
-async function readToEnd(stream) {
-  const reader = stream.getReader()
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return total
-    total += value.byteLength
-  }
-}
 
 async function churn(job) {
   const { TagCache } = require(path.join(root, 'index.js'))
@@ -790,25 +782,12 @@ function progressLine(m) {
 // ---------------------------------------------------------------------------------------
 // Report: figures, Markdown, console, SVG.
 
-function num(n) {
-  if (n == null || !Number.isFinite(n)) return '—'
-  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US')
-  if (Math.abs(n) >= 10) return n.toFixed(1)
-  return n.toFixed(2)
-}
 function int(n) {
   return n == null || !Number.isFinite(n) ? '—' : Math.round(n).toLocaleString('en-US')
-}
-function us(n) {
-  if (n == null || !Number.isFinite(n)) return '—'
-  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)
 }
 function ms(n) {
   if (n == null || !Number.isFinite(n)) return '—'
   return n >= 100 ? Math.round(n).toLocaleString('en-US') : n >= 1 ? n.toFixed(1) : n.toFixed(2)
-}
-function mib(b) {
-  return b == null || !Number.isFinite(b) ? '—' : (b / MiB).toFixed(1)
 }
 function pct(x) {
   if (x == null || !Number.isFinite(x)) return '—'
@@ -897,14 +876,6 @@ function median(xs) {
   if (!v.length) return null
   const m = v.length >> 1
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2
-}
-
-function table(head, rows) {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n')
 }
 
 const FLAT = 0.05
