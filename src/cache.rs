@@ -577,13 +577,8 @@ impl<V: Payload> Cache<V> {
             return None;
           }
           // Coherent only if Redis tracked it for the whole read (no announcement meanwhile).
-          // Marked first, then checked: an announcement counted before the check demotes
-          // the copy here, one counted after it finds the copy marked and drops it.
           if let (Some(shared), Some(stamp)) = (&self.shared, track) {
-            entry.tracked.store(stamp.generation(), SeqCst);
-            if shared.tracked_since(stamp) == 0 {
-              entry.tracked.store(0, SeqCst);
-            }
+            shared.mark_tracked(&entry.tracked, stamp);
           }
           entry
         }
@@ -816,9 +811,12 @@ impl<V: Payload> Cache<V> {
     result
   }
 
-  /// Next's `updateTags(tags, durations?)`: with `{ expire? }` the tags are stale now and
-  /// expire `expire` seconds from now; without durations they expire now. `tags` are
-  /// validated and encoded (`parse::tags`). Errors: `ERR_CLOSED`.
+  /// Next's `updateTags(tags, durations?)`, which `revalidateTag(tag, profile)` and
+  /// `updateTag(tag)` come down to once their arguments are parsed (`parse::tags`,
+  /// `parse::revalidate_profile`): with `{ expire? }` the tags are stale now and expire
+  /// `expire` seconds from now (stale-while-revalidate); without durations they expire now.
+  /// Applied here at once (read-your-own-writes); the returned write goes to the store.
+  /// Errors: `ERR_CLOSED`.
   pub fn update_tags(
     &self,
     tags: &[String],
@@ -826,25 +824,6 @@ impl<V: Payload> Cache<V> {
   ) -> Result<Option<SharedWrite>> {
     self.check_open()?;
     Ok(self.apply(tags, durations))
-  }
-
-  /// `revalidateTag(tag | tags, profile?)` as in Next 16, with the profile resolved
-  /// (`parse::revalidate_profile`): durations make the tags stale now and expired `expire`
-  /// seconds later (stale-while-revalidate); none expires them now. Errors: `ERR_CLOSED`.
-  pub fn revalidate_tag(
-    &self,
-    tags: &[String],
-    durations: Option<Durations>,
-  ) -> Result<Option<SharedWrite>> {
-    self.check_open()?;
-    Ok(self.apply(tags, durations))
-  }
-
-  /// `updateTag(tag)`: the tags expire now (read-your-own-writes in a Server Action).
-  /// Errors: `ERR_CLOSED`.
-  pub fn update_tag(&self, tags: &[String]) -> Result<Option<SharedWrite>> {
-    self.check_open()?;
-    Ok(self.apply(tags, None))
   }
 
   /// `revalidatePath(path, type?)`: expires the implicit tags of `path` exactly as Next
@@ -1172,7 +1151,7 @@ mod tests {
     time.advance(1.0);
     // revalidateTag(tag, { expire: 10 }): stale now (served while it regenerates) …
     let swr = Some(Durations { expire: Some(10.0) });
-    cache.revalidate_tag(&strings(&["posts"]), swr).unwrap();
+    cache.update_tags(&strings(&["posts"]), swr).unwrap();
     assert_eq!(verdict(&cache, "a", &[]), Some(Freshness::StaleByTag));
     assert_eq!(verdict(&cache, "b", &[]), Some(Freshness::Fresh));
     // … and expired once `expire` has passed.
@@ -1189,7 +1168,7 @@ mod tests {
     assert_eq!(verdict(&cache, "a", &[]), Some(Freshness::Fresh));
     // updateTag: expired now, for this read already (read-your-own-writes).
     time.advance(1.0);
-    cache.update_tag(&strings(&["posts"])).unwrap();
+    cache.update_tags(&strings(&["posts"]), None).unwrap();
     assert_eq!(verdict(&cache, "a", &[]), None);
     // A soft (implicit) tag expires the entries of one page's reads only.
     time.advance(1.0);
@@ -1247,7 +1226,7 @@ mod tests {
     // Not fresh (a tag went stale): Redis decides.
     time.advance(1.0);
     let swr = Some(Durations { expire: Some(60.0) });
-    let write = cache.revalidate_tag(&strings(&["t"]), swr).unwrap();
+    let write = cache.update_tags(&strings(&["t"]), swr).unwrap();
     assert!(matches!(write, Some(SharedWrite::Tags(ref w)) if w.len() == 2));
     assert!(matches!(cache.get("k", &[]).unwrap(), Lookup::Shared));
     // Fresh but older than localTtlMs: Redis decides.
@@ -1318,7 +1297,7 @@ mod tests {
     first.flush();
     // The tag write is durable before its caller's promise settles: run it here.
     time.advance(1.0);
-    let Some(write) = first.update_tag(&strings(&["t"])).unwrap() else {
+    let Some(write) = first.update_tags(&strings(&["t"]), None).unwrap() else {
       panic!("a disk engine writes tags through")
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

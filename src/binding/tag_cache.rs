@@ -541,7 +541,7 @@ impl TagCache {
       let tags = parse::tags(&to_input(&tags).js()?, "tag").js()?;
       let profile = opt_input(profile.as_ref()).js()?;
       let durations = parse::revalidate_profile(&profile, self.inner.profiles()).js()?;
-      self.inner.revalidate_tag(&tags, durations).js()
+      self.inner.update_tags(&tags, durations).js()
     })();
     after_write(env, &self.inner, result.map(|write| ((), write)))
   }
@@ -556,7 +556,7 @@ impl TagCache {
     let result = (|| {
       self.inner.check_open().js()?;
       let tags = parse::tags(&to_input(&tag).js()?, "tag").js()?;
-      self.inner.update_tag(&tags).js()
+      self.inner.update_tags(&tags, None).js()
     })();
     after_write(env, &self.inner, result.map(|write| ((), write)))
   }

@@ -43,12 +43,12 @@ impl JsShaped for Cache<Vec<u8>> {
     self.check_open()?;
     let tags = parse::tags(tags, "tag")?;
     let durations = parse::revalidate_profile(profile, self.profiles())?;
-    self.revalidate_tag(&tags, durations)
+    self.update_tags(&tags, durations)
   }
 
   fn js_update_tag(&self, tag: &Input) -> Result<Option<SharedWrite>> {
     self.check_open()?;
-    self.update_tag(&parse::tags(tag, "tag")?)
+    self.update_tags(&parse::tags(tag, "tag")?, None)
   }
 
   fn js_update_tags(&self, tags: &Input, durations: &Input) -> Result<Option<SharedWrite>> {

@@ -48,7 +48,7 @@ pub struct Stored<V> {
   /// When it was stored here (ms): how old a copy of a shared-store entry is.
   pub stored_at: f64,
   /// The Redis tracking generation this copy is coherent for (0: bounded by `localTtlMs`);
-  /// set once, after the copy entered the store (`RedisStore::tracked_since`).
+  /// set once, after the copy entered the store (`RedisStore::mark_tracked`).
   pub tracked: AtomicU64,
 }
 

@@ -41,13 +41,6 @@ pub struct TrackStamp {
   announced: u64,
 }
 
-impl TrackStamp {
-  /// The tracking generation when the read began (0: not tracking).
-  pub fn generation(self) -> u64 {
-    self.generation
-  }
-}
-
 /// Shared between the store, its task and the connection's push handler.
 pub(super) struct Tracking {
   /// The RESP3 client (a single node's), if this store can track.
@@ -148,7 +141,7 @@ impl RedisStore {
     self.tracking.client.is_some()
   }
 
-  /// Taken before a read: whether what it reads can be a coherent copy (`tracked_since`).
+  /// Taken before a read: whether what it reads can be a coherent copy (`mark_tracked`).
   pub fn track_stamp(&self) -> TrackStamp {
     self.start_tracking();
     TrackStamp {
@@ -157,23 +150,22 @@ impl RedisStore {
     }
   }
 
-  /// The tracking generation a copy read under `stamp` is coherent for (check it again with
-  /// `coherent` on every hit), or 0: tracking was not live when the read began, or stopped,
-  /// or something was announced while it was in flight (perhaps its key). Call it after the
-  /// copy entered the tier marked with `stamp.generation()`: an announcement after this call
-  /// finds the copy there, marked.
-  pub fn tracked_since(&self, stamp: TrackStamp) -> u64 {
+  /// Marks `slot` (a copy's `tracked`, the copy already in the tier) with the generation
+  /// it is coherent for, or leaves it 0: tracking was not live when its read began
+  /// (`stamp`), or stopped, or something was announced while the read was in flight
+  /// (perhaps its key). Marked first, then checked: an announcement counted before the
+  /// check demotes the copy here; one counted after it finds the copy marked and drops it.
+  pub fn mark_tracked(&self, slot: &AtomicU64, stamp: TrackStamp) {
     let t = &self.tracking;
+    slot.store(stamp.generation, SeqCst);
     let unchanged =
       t.announced.load(SeqCst) == stamp.announced && t.generation.load(SeqCst) == stamp.generation;
-    if unchanged {
-      stamp.generation
-    } else {
-      0
+    if !unchanged {
+      slot.store(0, SeqCst);
     }
   }
 
-  /// Whether a copy stamped with `generation` (`tracked_since`) is still coherent.
+  /// Whether a copy marked with `generation` (`mark_tracked`) is still coherent.
   pub fn coherent(&self, generation: u64) -> bool {
     generation != 0 && self.tracking.generation.load(SeqCst) == generation
   }
