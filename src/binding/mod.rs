@@ -6,6 +6,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod completions;
 mod convert;
 mod error;
 mod js_ref;

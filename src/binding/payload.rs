@@ -79,6 +79,18 @@ impl JsBuffer {
     unsafe { Buffer::from_napi_value(env.raw(), raw) }
   }
 
+  /// `to_js`, or with `keep` false (an entry no tier holds, answering once) the bytes as
+  /// they are, taken: napi makes the external Buffer when the answer is converted, and no
+  /// reference to it is kept.
+  pub fn to_js_kept_if(&self, keep: bool, home: &JsHome, env: &Env) -> Result<Buffer> {
+    if !keep {
+      if let Some(taken) = self.buffer.lock().take() {
+        return Ok(taken);
+      }
+    }
+    self.to_js(home, env)
+  }
+
   /// The cached fresh-hit object, if a hit built one.
   pub fn fresh_entry(&self) -> Option<&JsRef> {
     self.fresh_entry.get()

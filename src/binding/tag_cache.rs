@@ -1,6 +1,6 @@
 //! `TagCache`, the engine as a JS class.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::{
   Array, ClassInstance, Either3, Env, FromNapiValue, Function, JsObjectValue, Null, Object,
@@ -9,6 +9,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, JsValue, ValueType};
 use napi_derive::napi;
 
+use super::completions::Completions;
 use super::convert::{js_string, number_input, opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
 use super::js_ref::{JsHome, JsRef};
@@ -44,6 +45,8 @@ pub struct TagCache {
   inner: Arc<Cache<JsBuffer>>,
   /// Where this cache's JS references live (entries dropped off-thread are swept here).
   home: Arc<JsHome>,
+  /// Settles the promises of calls that leave the JS thread; made on the first such call.
+  completions: OnceLock<Arc<Completions>>,
 }
 
 /// Soft tags converted once (`TagCache#softTags`), to pass to `get` / `peek` in place of an
@@ -67,50 +70,6 @@ fn settle<'env, T: ToNapiValue + 'env>(
   Ok(promise.to_unknown())
 }
 
-/// Runs the shared-store part on tokio, then `finish` on the JS thread. The promise settles
-/// with `finish`'s value, or rejects with the coded error (a rejected inner promise, which
-/// the outer one adopts: napi's own rejection carries no `code`).
-fn on_shared<'env, T, V, F, C>(env: &'env Env, work: F, finish: C) -> napi::Result<Unknown<'env>>
-where
-  T: Send + 'static,
-  V: ToNapiValue + 'static,
-  F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
-  C: FnOnce(&Env, T) -> Result<V> + 'static,
-{
-  // Boxed once here: the engine's futures are kilobytes (a Redis round trip nests several),
-  // and napi-rs and tokio move the future they are given more than once before it runs.
-  let work = Box::pin(work);
-  let promise =
-    env.spawn_future_with_callback(async move { Ok(work.await) }, move |env, done| {
-      let settled = match done.js().and_then(|value| finish(env, value)) {
-        Ok(value) => PromiseRaw::resolve(env, value)?,
-        Err(err) => PromiseRaw::reject(env, err)?,
-      };
-      Ok(settled.to_unknown())
-    })?;
-  Ok(promise.to_unknown())
-}
-
-/// Settles with `value` once the shared-store write (if any) is done.
-fn after_write<'env, V: ToNapiValue + Send + 'static>(
-  env: &'env Env,
-  engine: &Engine,
-  result: Result<(V, Option<SharedWrite>)>,
-) -> napi::Result<Unknown<'env>> {
-  match result {
-    Ok((value, Some(write))) => {
-      let engine = engine.clone();
-      on_shared(
-        env,
-        async move { engine.write_shared(write).await },
-        move |_, _| Ok(value),
-      )
-    }
-    Ok((value, None)) => settle(env, Ok(value)),
-    Err(err) => settle::<()>(env, Err(err)),
-  }
-}
-
 /// A hit as `get` answers it: the `CacheEntry`, or, when it cannot be made (its Buffer
 /// could not be handed to JS), a miss, with the entry dropped so it never answers again.
 fn answer(
@@ -120,8 +79,11 @@ fn answer(
   key: &str,
   hit: Hit<JsBuffer>,
 ) -> Result<Option<Made>> {
+  // Held by this hit alone (a Redis read with `localTtlMs: 0`: no tier keeps it), the entry
+  // is gone after this answer, so nothing is cached on it.
+  let alone = Arc::strong_count(&hit.entry) == 1;
   let entry = hit.entry.clone();
-  match to_entry(env, home, hit) {
+  match to_entry(env, home, hit, !alone) {
     Ok(made) => Ok(Some(made)),
     Err(_) => {
       engine.forget(key, &entry);
@@ -131,9 +93,10 @@ fn answer(
 }
 
 /// A hit as a `CacheEntry` object. A fresh hit returns the entry's cached, frozen object
-/// (built on its first fresh hit: the metadata of a stored entry never changes), so it
-/// creates no JS values; stale hits get a new object, since their `status` varies.
-fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
+/// (built on its first fresh hit when `keep`: the metadata of a stored entry never
+/// changes), so it creates no JS values; stale hits get a new object, since their `status`
+/// varies, and so does an entry nobody keeps (`keep` false: its Buffer goes to JS as is).
+fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, keep: bool) -> Result<Made> {
   let Hit { entry, freshness } = hit;
   let fresh = freshness == Freshness::Fresh;
   if fresh {
@@ -142,7 +105,7 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
     }
   }
   let object = CacheEntry {
-    value: entry.value.to_js(home, env).js()?,
+    value: entry.value.to_js_kept_if(keep, home, env).js()?,
     tags: entry.meta.tags.clone(),
     stale: entry.meta.stale,
     revalidate: entry.meta.revalidate,
@@ -156,9 +119,9 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>) -> Result<Made> {
     revalidated: freshness == Freshness::StaleByTag,
   };
   // SAFETY: `env` is the current call's env, on its JS thread (napi runs our methods and
-  // `on_shared`'s callbacks there); the object it makes is a value of this call.
+  // the completion queue's settle steps there); the object it makes is a value of this call.
   let raw = unsafe { CacheEntry::to_napi_value(env.raw(), object) }.js()?;
-  if fresh {
+  if fresh && keep {
     // Frozen, as every fresh hit shares it (Next's built-in shares its entries' tags too).
     let mut object = Object::from_raw(env.raw(), raw);
     let mut tags: Object = object.get_named_property("tags").js()?;
@@ -284,6 +247,52 @@ fn string_arg(value: &Unknown, what: &str) -> Result<String> {
   }
 }
 
+impl TagCache {
+  /// Runs the shared-store part on tokio, then `finish` on the JS thread; the promise
+  /// settles with `finish`'s value or rejects with the coded error (`Completions::spawn`).
+  fn on_shared<'env, T, V, F, C>(
+    &self,
+    env: &'env Env,
+    work: F,
+    finish: C,
+  ) -> napi::Result<Unknown<'env>>
+  where
+    T: Send + 'static,
+    V: ToNapiValue + 'static,
+    F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
+    C: FnOnce(&Env, T) -> Result<V> + Send + 'static,
+  {
+    let completions = match self.completions.get() {
+      Some(made) => made,
+      None => {
+        let made = Completions::new(env)?;
+        self.completions.get_or_init(|| made)
+      }
+    };
+    completions.spawn(env, work, finish)
+  }
+
+  /// Settles with `value` once the shared-store write (if any) is done.
+  fn after_write<'env, V: ToNapiValue + Send + 'static>(
+    &self,
+    env: &'env Env,
+    result: Result<(V, Option<SharedWrite>)>,
+  ) -> napi::Result<Unknown<'env>> {
+    match result {
+      Ok((value, Some(write))) => {
+        let engine = self.inner.clone();
+        self.on_shared(
+          env,
+          async move { engine.write_shared(write).await },
+          move |_, _| Ok(value),
+        )
+      }
+      Ok((value, None)) => settle(env, Ok(value)),
+      Err(err) => settle::<()>(env, Err(err)),
+    }
+  }
+}
+
 #[napi]
 impl TagCache {
   /// Creates a cache. `options` (all optional): `cacheLife` (the app's custom profiles),
@@ -309,6 +318,7 @@ impl TagCache {
     Ok(TagCache {
       inner: Arc::new(inner),
       home: JsHome::here(&env),
+      completions: OnceLock::new(),
     })
   }
 
@@ -345,7 +355,7 @@ impl TagCache {
     match args {
       Ok((prefix, except)) => {
         let engine = self.inner.clone();
-        on_shared(
+        self.on_shared(
           env,
           async move { engine.delete_by_prefix(&prefix, except.as_deref()).await },
           |_, n| Ok(n as f64),
@@ -376,7 +386,7 @@ impl TagCache {
       Ok((key, soft_tags, Lookup::Shared)) => {
         let engine = self.inner.clone();
         let home = self.home.clone();
-        on_shared(
+        self.on_shared(
           env,
           {
             let engine = engine.clone();
@@ -450,7 +460,7 @@ impl TagCache {
     let result = opt_input(meta.as_ref())
       .js()
       .and_then(|meta| self.set_entry(&key, &value, &meta));
-    after_write(env, &self.inner, result.map(|write| ((), write)))
+    self.after_write(env, result.map(|write| ((), write)))
   }
 
   /// `set` with the fields of a Next.js cache entry as arguments, in Next's units (seconds,
@@ -482,7 +492,7 @@ impl TagCache {
       ]);
       self.set_entry(&key, &value, &meta)
     })();
-    after_write(env, &self.inner, result.map(|write| ((), write)))
+    self.after_write(env, result.map(|write| ((), write)))
   }
 
   fn set_entry(&self, key: &Unknown, value: &Unknown, meta: &Input) -> Result<Option<SharedWrite>> {
@@ -513,7 +523,7 @@ impl TagCache {
     match result {
       Ok((removed, Some(write))) => {
         let engine = self.inner.clone();
-        on_shared(
+        self.on_shared(
           env,
           async move { engine.write_shared(write).await },
           move |_, shared| Ok(removed || shared),
@@ -543,7 +553,7 @@ impl TagCache {
       let durations = parse::revalidate_profile(&profile, self.inner.profiles()).js()?;
       self.inner.update_tags(&tags, durations).js()
     })();
-    after_write(env, &self.inner, result.map(|write| ((), write)))
+    self.after_write(env, result.map(|write| ((), write)))
   }
 
   /// `updateTag(tag)`: the tag expires now (read-your-own-writes in a Server Action).
@@ -558,7 +568,7 @@ impl TagCache {
       let tags = parse::tags(&to_input(&tag).js()?, "tag").js()?;
       self.inner.update_tags(&tags, None).js()
     })();
-    after_write(env, &self.inner, result.map(|write| ((), write)))
+    self.after_write(env, result.map(|write| ((), write)))
   }
 
   /// `revalidatePath(path, type?)`: expires the implicit tags Next derives for `path`
@@ -578,7 +588,7 @@ impl TagCache {
       let (path, kind) = parse::path(&path, &kind).js()?;
       self.inner.revalidate_path(&path, kind).js()
     })();
-    after_write(env, &self.inner, result)
+    self.after_write(env, result)
   }
 
   /// Next's low-level `updateTags(tags, durations?)`: with `{ expire }` (seconds) the tags
@@ -596,7 +606,7 @@ impl TagCache {
       let durations = parse::update_durations(&opt_input(durations.as_ref()).js()?).js()?;
       self.inner.update_tags(&tags, durations).js()
     })();
-    after_write(env, &self.inner, result.map(|write| ((), write)))
+    self.after_write(env, result.map(|write| ((), write)))
   }
 
   /// The latest time (**ms** since the epoch) at which one of `tags` expired, 0 if none.
@@ -656,7 +666,7 @@ impl TagCache {
       return settle(env, self.inner.check_open().js());
     }
     let engine = self.inner.clone();
-    on_shared(env, async move { engine.refresh_tags().await }, |_, ()| {
+    self.on_shared(env, async move { engine.refresh_tags().await }, |_, ()| {
       Ok(())
     })
   }
@@ -745,7 +755,7 @@ impl TagCache {
       return settle(env, Ok(()));
     }
     let engine = self.inner.clone();
-    on_shared(
+    self.on_shared(
       env,
       async move {
         tokio::task::spawn_blocking(move || engine.join_disk())
