@@ -62,8 +62,8 @@ export declare class TagCache {
    * The entry for `key`, or `null` when missing, past `expire`, or when one of its tags or
    * of `softTags` (Next's implicit `_N_T_` tags) expired after it was written.
    * `status: 'stale'` when past `revalidate` or when a tag was revalidated with a profile
-   * (stale-while-revalidate). `value` is the store's Buffer, the same object on every hit
-   * of one stored entry (not a copy): do not modify it.
+   * (stale-while-revalidate). `value` is a Buffer over the store's bytes (not a copy): do
+   * not modify it. From an entry's second fresh hit on, fresh hits share one frozen object.
    */
   get(key: string, softTags?: string[] | SoftTags): Promise<CacheEntry | null>
   /**
@@ -183,8 +183,8 @@ export declare class TagCache {
  */
 export interface CacheEntry {
   /**
-   * The stored bytes (a copy of what `set` was given), the same Buffer on every hit of one
-   * stored entry. Do not modify it.
+   * The stored bytes (a copy of what `set` was given), lent without a copy: a Buffer over
+   * the store's memory, the same one on every hit once the entry is hot. Do not modify it.
    */
   value: Buffer
   /** The entry's own tags (soft tags are never stored). */

@@ -117,7 +117,7 @@ describe('get and set', () => {
     expect(await cache.get('k')).toMatchObject({ revalidate: 900, expire: 600 })
   })
 
-  test('the store keeps its own copy; chunks are joined; hits return one Buffer', async () => {
+  test('the store keeps its own copy; chunks are joined; a hot entry returns one Buffer', async () => {
     const cache = new TagCache()
     const own = Buffer.alloc(10_000, 1)
     const pooled = Buffer.from('small') // a view into Node's shared 8 KiB pool
@@ -129,9 +129,13 @@ describe('get and set', () => {
     const hit = (await cache.get('own')).value
     expect(hit).not.toBe(own)
     expect(hit.equals(Buffer.alloc(10_000, 1))).toBe(true)
+    const once = (await cache.get('pooled')).value
+    expect(once.toString()).toBe('small')
+    expect(once.buffer.byteLength).toBe(5)
+    // From the second fresh hit on, the entry is hot: one object, one Buffer.
     const copy = (await cache.get('pooled')).value
+    expect(copy).not.toBe(once)
     expect(copy.toString()).toBe('small')
-    expect(copy.buffer.byteLength).toBe(5)
     expect((await cache.get('pooled')).value).toBe(copy)
     expect((await cache.get('chunks')).value.toString()).toBe('abc')
     expect(cache.stats().bytes).toBe(3 + 10_000 + 96 + 6 + 5 + 96 + 6 + 3 + 96)
@@ -169,10 +173,15 @@ describe('get and set', () => {
     expect(() => cache.peek(42)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }))
   })
 
-  test('fresh hits share one frozen entry object; stale hits get their own', async () => {
+  test('fresh hits of a hot entry share one frozen object; stale hits get their own', async () => {
     const cache = new TagCache()
     await cache.set('k', value('x'), { tags: ['t'], revalidate: 900 })
+    // An entry read once keeps no JS objects: its first hit's object is its own.
+    const once = cache.peek('k')
+    expect(Object.isFrozen(once)).toBe(false)
     const first = cache.peek('k')
+    expect(first).not.toBe(once)
+    expect(first).toEqual(once)
     expect(await cache.get('k')).toBe(first)
     expect(cache.peek('k', ['_N_T_/'])).toBe(first)
     expect(Object.isFrozen(first) && Object.isFrozen(first.tags)).toBe(true)
@@ -218,6 +227,7 @@ describe('get and set', () => {
     await cache.set('k', value('x'), { timestamp: now() - 1000 })
     const implicit = ['_N_T_/layout', '', 42, '_N_T_/blog']
     const made = cache.softTags(implicit)
+    cache.peek('k') // the second hit on makes the entry hot: one object
     expect(cache.peek('k', made)).toBe(cache.peek('k', implicit))
     await cache.revalidatePath('/blog')
     expect(cache.peek('k', implicit)).toBeNull()

@@ -1,27 +1,31 @@
-//! The payload the binding stores: bytes copied from JS on `set` (or read from Redis), which
-//! become one JS `Buffer` on the first hit and stay that same Buffer for every later hit.
+//! The payload the binding stores: bytes copied from JS on `set` (or read from Redis), kept in
+//! Rust and lent to JS as external Buffers; a hot entry's fresh-hit object is cached.
 
+use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::*;
-use napi::{check_status, sys, JsValue};
-use parking_lot::Mutex;
+use napi::{check_status, sys};
 
 use super::js_ref::{JsHome, JsRef};
 use crate::store::Payload;
 
-/// An entry's bytes: Rust-owned until the first hit hands them to JS as an external Buffer
-/// (no copy), then that Buffer, held by a napi reference (which napi drops safely from any
-/// thread). Copying on `set` is one memcpy; keeping the caller's Buffer by reference instead
-/// cost a napi reference and a finalizer per entry, more time and memory than the copy.
+/// Fresh hits of one entry before its `CacheEntry` object is cached: an entry read once
+/// (a page built once, then evicted) pins no JS objects; one read again is hot.
+const HOT_AFTER: u8 = 2;
+
+/// An entry's bytes, owned by Rust for the entry's life. Each Buffer handed to JS is an
+/// external Buffer over them (no copy) holding its own count of the `Arc`, so the bytes
+/// outlive both the entry and every Buffer (and a cached object's Buffer does not keep
+/// the entry, whose reference keeps the object: no cycle). Copying on `set` is one memcpy; keeping the
+/// caller's Buffer by reference instead cost a napi reference and a finalizer per entry.
 pub struct JsBuffer {
-  /// `None` once the fresh-hit object exists: it holds the Buffer, one reference is enough.
-  buffer: Mutex<Option<Buffer>>,
-  len: usize,
-  /// The frozen `CacheEntry` object a fresh hit returns, built on the first such hit (the
-  /// entry's metadata never changes once stored), so a hit creates no JS values.
+  bytes: Arc<Vec<u8>>,
+  fresh_hits: AtomicU8,
+  /// The frozen `CacheEntry` object a fresh hit of a hot entry returns (the entry's
+  /// metadata never changes once stored), so such a hit creates no JS values.
   fresh_entry: OnceLock<JsRef>,
 }
 
@@ -58,52 +62,78 @@ impl JsBuffer {
     Ok(Some(Self::from_bytes(bytes)))
   }
 
-  /// The entry's Buffer, the same JS object on every call (made from the bytes, without a
-  /// copy, on the first). Errs, changing nothing, off `home`'s JS thread.
-  pub fn to_js(&self, home: &JsHome, env: &Env) -> Result<Buffer> {
+  /// A new external Buffer over the bytes, a value of the current call. Errs, changing
+  /// nothing, off `home`'s JS thread.
+  pub fn to_js(&self, home: &JsHome, env: &Env) -> Result<sys::napi_value> {
     home.check(env)?;
-    let mut guard = self.buffer.lock();
-    let Some(taken) = guard.take() else {
-      drop(guard);
-      let Some(fresh) = self.fresh_entry.get() else {
-        return Err(Error::from_reason("an entry without bytes"));
-      };
-      return Object::from_raw(env.raw(), fresh.value(env)?).get_named_property("value");
-    };
-    // SAFETY: `env` is the current call's env on its JS thread (checked above); this hands
-    // `taken` to JS: an external Buffer over its bytes, or the JS Buffer it referenced.
-    let raw = unsafe { Buffer::to_napi_value(env.raw(), taken)? };
-    // SAFETY: `raw` is that Buffer, a value of this call; this references it, to keep it.
-    *guard = Some(unsafe { Buffer::from_napi_value(env.raw(), raw)? });
-    // SAFETY: as above, a second reference, for the caller.
-    unsafe { Buffer::from_napi_value(env.raw(), raw) }
+    lend(env.raw(), &self.bytes)
   }
 
-  /// `to_js`, or with `keep` false (an entry no tier holds, answering once) the bytes as
-  /// they are, taken: napi makes the external Buffer when the answer is converted, and no
-  /// reference to it is kept.
-  pub fn to_js_kept_if(&self, keep: bool, home: &JsHome, env: &Env) -> Result<Buffer> {
-    if !keep {
-      if let Some(taken) = self.buffer.lock().take() {
-        return Ok(taken);
-      }
-    }
-    self.to_js(home, env)
-  }
-
-  /// The cached fresh-hit object, if a hit built one.
+  /// The cached fresh-hit object, if the entry is hot and a hit built one.
   pub fn fresh_entry(&self) -> Option<&JsRef> {
     self.fresh_entry.get()
   }
 
-  /// Caches the fresh-hit object (the first one wins) and lets go of the Buffer, which the
-  /// object holds. Safe on any thread: `entry` was made on the JS thread (`JsRef::new`
-  /// checks), and a `JsRef` or a Buffer drops safely anywhere.
-  pub fn keep_fresh_entry(&self, entry: JsRef) {
-    if self.fresh_entry.set(entry).is_ok() {
-      *self.buffer.lock() = None;
+  /// Counts a fresh hit; true when the entry is now hot (its object is worth caching).
+  pub fn hot_after_hit(&self) -> bool {
+    let before = self.fresh_hits.load(Ordering::Relaxed);
+    if before < HOT_AFTER {
+      self.fresh_hits.store(before + 1, Ordering::Relaxed);
     }
+    before + 1 >= HOT_AFTER
   }
+
+  /// Caches the fresh-hit object (the first one wins). Safe on any thread: `entry` was made
+  /// on the JS thread (`JsRef::new` checks), and a `JsRef` drops safely anywhere.
+  pub fn keep_fresh_entry(&self, entry: JsRef) {
+    let _ = self.fresh_entry.set(entry);
+  }
+}
+
+/// An external Buffer over `bytes` that holds one count of the `Arc` until V8 collects it
+/// (`release`); a copy where the runtime refuses external buffers (Electron), and a plain
+/// empty Buffer for no bytes.
+fn lend(env: sys::napi_env, bytes: &Arc<Vec<u8>>) -> Result<sys::napi_value> {
+  let mut raw = ptr::null_mut();
+  if bytes.is_empty() {
+    // SAFETY: the caller runs on the env's JS thread (`to_js` checks); out pointers.
+    check_status!(unsafe { sys::napi_create_buffer(env, 0, ptr::null_mut(), &mut raw) })?;
+    return Ok(raw);
+  }
+  let hint = Arc::into_raw(bytes.clone());
+  // SAFETY: on the env's JS thread; `bytes` stays valid while `hint`'s count lives, which
+  // `release` gives back once V8 frees the Buffer. napi never writes through `data` (the
+  // bytes are shared): JS could, which the API documents as not to be done.
+  let status = unsafe {
+    sys::napi_create_external_buffer(
+      env,
+      bytes.len(),
+      bytes.as_ptr() as *mut c_void,
+      Some(release),
+      hint as *mut c_void,
+      &mut raw,
+    )
+  };
+  if status == sys::Status::napi_ok {
+    return Ok(raw);
+  }
+  // SAFETY: creation failed, so napi did not take `hint`: its count is ours to give back.
+  drop(unsafe { Arc::from_raw(hint) });
+  if status != sys::Status::napi_no_external_buffers_allowed {
+    check_status!(status, "Failed to create a Buffer")?;
+  }
+  let mut data = ptr::null_mut();
+  // SAFETY: on the env's JS thread; napi copies `bytes.len()` bytes from `bytes`.
+  check_status!(unsafe {
+    sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut raw)
+  })?;
+  Ok(raw)
+}
+
+/// An external Buffer's finalizer: gives back its count of the bytes.
+unsafe extern "C" fn release(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+  // SAFETY: `hint` is the count `lend` handed to this Buffer, given back once, here.
+  drop(unsafe { Arc::from_raw(hint as *const Vec<u8>) });
 }
 
 /// Appends the bytes a Uint8Array (Buffers are) views to `out`; `false` (nothing appended)
@@ -169,22 +199,17 @@ fn append_uint8(env: sys::napi_env, value: sys::napi_value, out: &mut Vec<u8>) -
 
 impl Payload for JsBuffer {
   fn byte_len(&self) -> usize {
-    self.len
+    self.bytes.len()
   }
 
-  /// The bytes, while Rust still holds them: `set` encodes an entry for Redis before any hit
-  /// can hand its Buffer over to the fresh-hit object (after that this sees no bytes).
   fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-    let guard = self.buffer.lock();
-    debug_assert!(guard.is_some(), "with_bytes after the first fresh hit");
-    f(guard.as_deref().unwrap_or_default())
+    f(&self.bytes)
   }
 
-  /// Rust-owned bytes (from Redis); they become one external JS Buffer on the first `to_js`.
   fn from_bytes(bytes: Vec<u8>) -> Self {
     JsBuffer {
-      len: bytes.len(),
-      buffer: Mutex::new(Some(Buffer::from(bytes))),
+      bytes: Arc::new(bytes),
+      fresh_hits: AtomicU8::new(0),
       fresh_entry: OnceLock::new(),
     }
   }

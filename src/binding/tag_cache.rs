@@ -6,7 +6,7 @@ use napi::bindgen_prelude::{
   Array, ClassInstance, Either3, Env, FromNapiValue, Function, JsObjectValue, Null, Object,
   PromiseRaw, ToNapiValue, Undefined, Unknown,
 };
-use napi::{sys, JsValue, ValueType};
+use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
 use super::completions::Completions;
@@ -14,7 +14,7 @@ use super::convert::{js_string, number_input, opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
 use super::js_ref::{JsHome, JsRef};
 use super::payload::JsBuffer;
-use super::types::{CacheEntry, CacheLifeProfile, TagCacheStats, TagStateInfo};
+use super::types::{CacheEntry, Made, CacheLifeProfile, TagCacheStats, TagStateInfo};
 use crate::cache::{Cache, Hit, Lookup, SharedWrite};
 use crate::clock::Clock;
 use crate::entry::Freshness;
@@ -81,9 +81,9 @@ fn answer(
 ) -> Result<Option<Made>> {
   // Held by this hit alone (a Redis read with `localTtlMs: 0`: no tier keeps it), the entry
   // is gone after this answer, so nothing is cached on it.
-  let alone = Arc::strong_count(&hit.entry) == 1;
+  let kept = Arc::strong_count(&hit.entry) > 1;
   let entry = hit.entry.clone();
-  match to_entry(env, home, hit, !alone) {
+  match to_entry(env, home, hit, kept) {
     Ok(made) => Ok(Some(made)),
     Err(_) => {
       engine.forget(key, &entry);
@@ -92,20 +92,28 @@ fn answer(
   }
 }
 
-/// A hit as a `CacheEntry` object. A fresh hit returns the entry's cached, frozen object
-/// (built on its first fresh hit when `keep`: the metadata of a stored entry never
-/// changes), so it creates no JS values; stale hits get a new object, since their `status`
-/// varies, and so does an entry nobody keeps (`keep` false: its Buffer goes to JS as is).
-fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, keep: bool) -> Result<Made> {
+/// A hit as a `CacheEntry` object. A fresh hit of a hot entry (`JsBuffer::hot_after_hit`)
+/// returns the entry's cached, frozen object (the metadata of a stored entry never
+/// changes), so it creates no JS values. Other hits get a new object over the same bytes:
+/// stale ones (their `status` varies; the cached object's Buffer when there is one), an
+/// entry's first fresh hit (an entry read once pins no JS objects), and an entry no tier
+/// keeps (`kept` false).
+fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, kept: bool) -> Result<Made> {
   let Hit { entry, freshness } = hit;
   let fresh = freshness == Freshness::Fresh;
-  if fresh {
-    if let Some(cached) = entry.value.fresh_entry() {
-      return Ok(Made(cached.value(env).js()?));
-    }
+  let cached = entry.value.fresh_entry();
+  if let (true, Some(cached)) = (fresh, cached) {
+    return Ok(Made(cached.value(env).js()?));
   }
+  let value = match cached {
+    Some(cached) => Object::from_raw(env.raw(), cached.value(env).js()?)
+      .get_named_property::<Unknown>("value")
+      .js()?
+      .raw(),
+    None => entry.value.to_js(home, env).js()?,
+  };
   let object = CacheEntry {
-    value: entry.value.to_js_kept_if(keep, home, env).js()?,
+    value: Made(value),
     tags: entry.meta.tags.clone(),
     stale: entry.meta.stale,
     revalidate: entry.meta.revalidate,
@@ -121,7 +129,7 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, keep: bool) -> Re
   // SAFETY: `env` is the current call's env, on its JS thread (napi runs our methods and
   // the completion queue's settle steps there); the object it makes is a value of this call.
   let raw = unsafe { CacheEntry::to_napi_value(env.raw(), object) }.js()?;
-  if fresh && keep {
+  if fresh && kept && entry.value.hot_after_hit() {
     // Frozen, as every fresh hit shares it (Next's built-in shares its entries' tags too).
     let mut object = Object::from_raw(env.raw(), raw);
     let mut tags: Object = object.get_named_property("tags").js()?;
@@ -132,18 +140,6 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, keep: bool) -> Re
       .keep_fresh_entry(JsRef::new(home, env, raw).js()?);
   }
   Ok(Made(raw))
-}
-
-/// A JS value made in the current call (a `napi_value` of its scope), returned as is.
-/// Not `Send` (a raw pointer) and never stored, so it is returned by the call that made it.
-pub struct Made(sys::napi_value);
-
-impl ToNapiValue for Made {
-  // SAFETY (of the contract napi-rs relies on): napi-rs calls this with the env of the call
-  // that made the value, whose scope is still open, so the value is valid as is.
-  unsafe fn to_napi_value(_: sys::napi_env, made: Self) -> napi::Result<sys::napi_value> {
-    Ok(made.0)
-  }
 }
 
 /// A clock anchored to `performance.timeOrigin + performance.now()`, the clock Next stamps
@@ -368,8 +364,8 @@ impl TagCache {
   /// The entry for `key`, or `null` when missing, past `expire`, or when one of its tags or
   /// of `softTags` (Next's implicit `_N_T_` tags) expired after it was written.
   /// `status: 'stale'` when past `revalidate` or when a tag was revalidated with a profile
-  /// (stale-while-revalidate). `value` is the store's Buffer, the same object on every hit
-  /// of one stored entry (not a copy): do not modify it.
+  /// (stale-while-revalidate). `value` is a Buffer over the store's bytes (not a copy): do
+  /// not modify it. From an entry's second fresh hit on, fresh hits share one frozen object.
   #[napi(catch_unwind, ts_return_type = "Promise<CacheEntry | null>")]
   pub fn get<'env>(
     &self,

@@ -158,9 +158,10 @@ pub struct TagDurations {
 /// frozen object (no allocation per hit); stale hits return a new one.
 #[napi(object, object_from_js = false)]
 pub struct CacheEntry {
-  /// The stored bytes (a copy of what `set` was given), the same Buffer on every hit of one
-  /// stored entry. Do not modify it.
-  pub value: Buffer,
+  /// The stored bytes (a copy of what `set` was given), lent without a copy: a Buffer over
+  /// the store's memory, the same one on every hit once the entry is hot. Do not modify it.
+  #[napi(ts_type = "Buffer")]
+  pub value: Made,
   /// The entry's own tags (soft tags are never stored).
   pub tags: Vec<String>,
   /// Seconds the client may reuse the value.
@@ -211,4 +212,16 @@ pub struct TagCacheStats {
   pub disk_entries: f64,
   /// Bytes of those entries, charged against `maxDiskBytes`.
   pub disk_bytes: f64,
+}
+
+/// A JS value made in the current call (a `napi_value` of its scope), returned as is.
+/// Not `Send` (a raw pointer) and never stored, so it is returned by the call that made it.
+pub struct Made(pub(super) sys::napi_value);
+
+impl ToNapiValue for Made {
+  // SAFETY (of the contract napi-rs relies on): napi-rs calls this with the env of the call
+  // that made the value, whose scope is still open, so the value is valid as is.
+  unsafe fn to_napi_value(_: sys::napi_env, made: Self) -> napi::Result<sys::napi_value> {
+    Ok(made.0)
+  }
 }
