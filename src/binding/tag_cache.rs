@@ -14,7 +14,7 @@ use super::convert::{js_string, number_input, opt_input, to_input};
 use super::error::{IntoJs, JsError, Result};
 use super::js_ref::{JsHome, JsRef};
 use super::payload::JsBuffer;
-use super::types::{CacheEntry, Made, CacheLifeProfile, TagCacheStats, TagStateInfo};
+use super::types::{CacheEntry, CacheLifeProfile, Made, TagCacheStats, TagStateInfo};
 use crate::cache::{Cache, Hit, Lookup, SharedWrite};
 use crate::clock::Clock;
 use crate::entry::Freshness;
@@ -244,17 +244,19 @@ fn string_arg(value: &Unknown, what: &str) -> Result<String> {
 }
 
 impl TagCache {
-  /// Runs the shared-store part on tokio, then `finish` on the JS thread; the promise
-  /// settles with `finish`'s value or rejects with the coded error (`Completions::spawn`).
-  fn on_shared<'env, T, V, F, C>(
+  /// Runs the shared-store part (`work`'s future) on tokio, then `finish` on the JS thread;
+  /// the promise settles with `finish`'s value or rejects with the coded error
+  /// (`Completions::spawn`).
+  fn on_shared<'env, T, V, W, F, C>(
     &self,
     env: &'env Env,
-    work: F,
+    work: W,
     finish: C,
   ) -> napi::Result<Unknown<'env>>
   where
     T: Send + 'static,
     V: ToNapiValue + 'static,
+    W: FnOnce() -> F + Send + 'static,
     F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
     C: FnOnce(&Env, T) -> Result<V> + Send + 'static,
   {
@@ -279,7 +281,7 @@ impl TagCache {
         let engine = self.inner.clone();
         self.on_shared(
           env,
-          async move { engine.write_shared(write).await },
+          move || async move { engine.write_shared(write).await },
           move |_, _| Ok(value),
         )
       }
@@ -353,7 +355,7 @@ impl TagCache {
         let engine = self.inner.clone();
         self.on_shared(
           env,
-          async move { engine.delete_by_prefix(&prefix, except.as_deref()).await },
+          move || async move { engine.delete_by_prefix(&prefix, except.as_deref()).await },
           |_, n| Ok(n as f64),
         )
       }
@@ -387,7 +389,7 @@ impl TagCache {
           {
             let engine = engine.clone();
             let key = key.clone();
-            async move { engine.get_shared(&key, &soft_tags).await }
+            move || async move { engine.get_shared(&key, &soft_tags).await }
           },
           move |env, hit| match hit {
             Some(hit) => answer(env, &home, &engine, &key, hit),
@@ -521,7 +523,7 @@ impl TagCache {
         let engine = self.inner.clone();
         self.on_shared(
           env,
-          async move { engine.write_shared(write).await },
+          move || async move { engine.write_shared(write).await },
           move |_, shared| Ok(removed || shared),
         )
       }
@@ -662,9 +664,11 @@ impl TagCache {
       return settle(env, self.inner.check_open().js());
     }
     let engine = self.inner.clone();
-    self.on_shared(env, async move { engine.refresh_tags().await }, |_, ()| {
-      Ok(())
-    })
+    self.on_shared(
+      env,
+      move || async move { engine.refresh_tags().await },
+      |_, ()| Ok(()),
+    )
   }
 
   /// `softTags` converted once, for any number of `get` / `peek` calls: pass the result in
@@ -753,7 +757,7 @@ impl TagCache {
     let engine = self.inner.clone();
     self.on_shared(
       env,
-      async move {
+      move || async move {
         tokio::task::spawn_blocking(move || engine.join_disk())
           .await
           .map_err(|e| crate::error::Error::new(ErrorCode::Store, e.to_string()))
