@@ -61,3 +61,63 @@ describe('what the binding reads from JS memory', () => {
     expect([...cache.peek('chunks').value]).toEqual([1, 9, 8])
   })
 })
+
+describe('entry objects', () => {
+  // The binding makes them with an object literal compiled once per cache (napi_run_script):
+  // they must be the plain objects napi made before, field for field.
+  const script = `
+    const { TagCache } = require(process.argv[1])
+    const cache = new TagCache()
+    const old = performance.timeOrigin + performance.now() - 5000
+    ;(async () => {
+      await cache.set('k', Buffer.from('v'), { tags: ['t'], revalidate: 1, timestamp: old })
+      await cache.set('f', Buffer.from('w'), { tags: ['t'] })
+      const shape = (e) => ({
+        proto: Object.getPrototypeOf(e) === Object.prototype,
+        keys: Object.keys(e),
+        status: e.status,
+        revalidated: e.revalidated,
+        value: e.value.toString(),
+        tags: e.tags,
+        numbers: [e.stale, e.revalidate, e.expire].every(Number.isFinite) && e.timestamp > 0,
+      })
+      const stale = cache.peek('k')
+      const once = await cache.get('f')
+      const hot = cache.peek('f')
+      console.log(JSON.stringify({ stale: shape(stale), once: shape(once), hot: shape(hot),
+        frozen: Object.isFrozen(hot) && !Object.isFrozen(once), shared: cache.peek('f') === hot }))
+    })()`
+  const run = (flags) =>
+    spawnSync(process.execPath, [...flags, '-e', script, path.join(__dirname, '..')], {
+      encoding: 'utf8',
+    })
+  const keys = [
+    'value',
+    'tags',
+    'stale',
+    'revalidate',
+    'expire',
+    'timestamp',
+    'status',
+    'revalidated',
+  ]
+
+  test('are plain objects with every field, shared once hot', () => {
+    const result = run([])
+    expect(result.stderr).toBe('')
+    const out = JSON.parse(result.stdout)
+    const fresh = {
+      proto: true,
+      keys,
+      status: 'fresh',
+      revalidated: false,
+      tags: ['t'],
+      numbers: true,
+    }
+    expect(out.stale).toEqual({ ...fresh, status: 'stale', value: 'v' })
+    expect(out.once).toEqual({ ...fresh, value: 'w' })
+    expect(out.hot).toEqual({ ...fresh, value: 'w' })
+    expect(out.frozen).toBe(true)
+    expect(out.shared).toBe(true)
+  })
+})

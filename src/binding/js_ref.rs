@@ -34,6 +34,9 @@ pub struct JsHome {
   thread: ThreadId,
   /// References dropped on other threads, waiting for `sweep`.
   parked: Mutex<Vec<usize>>,
+  /// A napi reference this home owns for its whole life (`entry_object`'s factory), made
+  /// on first use; `0` when it could not be made.
+  factory: std::sync::OnceLock<usize>,
 }
 
 impl JsHome {
@@ -44,7 +47,14 @@ impl JsHome {
       env: env.raw() as usize,
       thread: thread::current().id(),
       parked: Mutex::new(Vec::new()),
+      factory: std::sync::OnceLock::new(),
     })
+  }
+
+  /// The home's own function reference (raw `napi_ref`, `0` if `make` failed), made by
+  /// `make` on first use. On the home thread only (the caller checks).
+  pub fn factory(&self, make: impl FnOnce() -> usize) -> usize {
+    *self.factory.get_or_init(make)
   }
 
   /// Whether this runs on the home's JS thread, with its env: the condition for any napi
@@ -151,6 +161,19 @@ impl Drop for JsRef {
   }
 }
 
+impl Drop for JsHome {
+  fn drop(&mut self) {
+    if let Some(&raw) = self.factory.get() {
+      if raw != 0 && self.on_thread() {
+        // SAFETY: on the home JS thread, where a home is dropped only inside napi calls and
+        // finalizers (its env alive); `raw` was made in that env and is deleted once, here.
+        // Off the home thread it is left to the env's teardown (one small function).
+        unsafe { sys::napi_delete_reference(self.env as sys::napi_env, raw as sys::napi_ref) };
+      }
+    }
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -162,6 +185,7 @@ mod tests {
       env: 0x10,
       thread: thread::current().id(),
       parked: Mutex::new(Vec::new()),
+      factory: std::sync::OnceLock::new(),
     });
     assert!(home.is_here(0x10 as sys::napi_env));
     assert!(

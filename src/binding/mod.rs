@@ -8,6 +8,7 @@
 
 mod completions;
 mod convert;
+mod entry_object;
 mod error;
 mod js_ref;
 mod payload;

@@ -11,6 +11,7 @@ use napi_derive::napi;
 
 use super::completions::Completions;
 use super::convert::{js_string, number_input, opt_input, to_input};
+use super::entry_object;
 use super::error::{IntoJs, JsError, Result};
 use super::js_ref::{JsHome, JsRef};
 use super::payload::JsBuffer;
@@ -126,9 +127,7 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, kept: bool) -> Re
     },
     revalidated: freshness == Freshness::StaleByTag,
   };
-  // SAFETY: `env` is the current call's env, on its JS thread (napi runs our methods and
-  // the completion queue's settle steps there); the object it makes is a value of this call.
-  let raw = unsafe { CacheEntry::to_napi_value(env.raw(), object) }.js()?;
+  let raw = entry_object::make(env, home, object).js()?;
   if fresh && kept && entry.value.hot_after_hit() {
     // Frozen, as every fresh hit shares it (Next's built-in shares its entries' tags too).
     let mut object = Object::from_raw(env.raw(), raw);
