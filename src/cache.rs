@@ -1107,7 +1107,7 @@ mod tests {
   fn meta(tags: &[&str], now: f64) -> SetMeta {
     SetMeta {
       meta: EntryMeta {
-        tags: strings(tags),
+        tags: tags.iter().collect(),
         stale: 30.0,
         revalidate: 60.0,
         expire: 600.0,

@@ -52,7 +52,7 @@ pub fn encode_after(header: &[u8], meta: &EntryMeta, value: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&n.to_le_bytes());
   }
   out.extend_from_slice(&(meta.tags.len() as u32).to_le_bytes());
-  for tag in &meta.tags {
+  for tag in meta.tags.iter() {
     out.extend_from_slice(&(tag.len() as u32).to_le_bytes());
     out.extend_from_slice(tag.as_bytes());
   }
@@ -104,7 +104,7 @@ pub fn decode(buf: &[u8]) -> Result<(EntryMeta, Cow<'_, [u8]>)> {
     Cow::Borrowed(value)
   };
   let meta = EntryMeta {
-    tags,
+    tags: tags.into(),
     stale,
     revalidate,
     expire,
@@ -174,7 +174,7 @@ mod tests {
 
   fn meta() -> EntryMeta {
     EntryMeta {
-      tags: vec!["posts".into(), "_N_T_/blog".into(), "é".into()],
+      tags: ["posts", "_N_T_/blog", "é"].iter().collect(),
       stale: 300.0,
       revalidate: 900.0,
       expire: 4294967294.0,
@@ -196,7 +196,7 @@ mod tests {
   #[test]
   fn empty_value_and_no_tags() {
     let m = EntryMeta {
-      tags: vec![],
+      tags: Default::default(),
       ..meta()
     };
     let buf = encode(&m, &[]);

@@ -1,5 +1,6 @@
 //! Entry metadata and the freshness decision.
 
+use crate::tag_list::TagList;
 use crate::tags::TagManifest;
 
 /// What the cache keeps beside a value. `timestamp` is ms since the epoch (f64, kept exact:
@@ -7,7 +8,7 @@ use crate::tags::TagManifest;
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntryMeta {
   /// Explicit tags of the entry (soft tags are passed per `get`, never stored).
-  pub tags: Vec<String>,
+  pub tags: TagList,
   /// Client-side stale time (s); carried for Next, not used for expiry here.
   pub stale: f64,
   /// Seconds after `timestamp` when the entry turns stale.
@@ -52,7 +53,7 @@ impl EntryMeta {
     if manifest.is_empty() {
       return self.freshness_by_time(now);
     }
-    let all_tags = || self.tags.iter().chain(soft_tags.iter()).map(String::as_str);
+    let all_tags = || self.tags.iter().chain(soft_tags.iter().map(String::as_str));
     if manifest.any_expired(all_tags(), self.timestamp, now) {
       Freshness::Expired
     } else if manifest.any_stale(all_tags(), self.timestamp) {

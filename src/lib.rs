@@ -2,7 +2,7 @@
 //! tagcache: a cache handler for Next.js in Rust.
 //!
 //! The engine is plain Rust: `profile` (cacheLife profiles), `tags` (the tag manifest),
-//! `entry` (freshness), `codec` (the stored envelope), `store` (where entries live) and
+//! `entry` (freshness; its tags packed by `tag_list`), `codec` (the stored envelope), `store` (where entries live) and
 //! `cache` (all of it together, on typed arguments). `parse` turns JS-shaped arguments
 //! (`input::Input`) into those typed ones at the boundary; `log` is where every line the
 //! server log gets comes from. `binding` is the thin napi binding that Node loads; see
@@ -20,6 +20,7 @@ pub mod options;
 pub mod parse;
 pub mod profile;
 pub mod store;
+pub mod tag_list;
 pub mod tags;
 pub mod trace;
 

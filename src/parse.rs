@@ -105,7 +105,7 @@ pub fn set_meta(meta: &Input, profiles: &Profiles, now: f64) -> Result<SetMeta> 
   };
   Ok(SetMeta {
     meta: EntryMeta {
-      tags,
+      tags: tags.into(),
       stale: life.stale,
       revalidate: life.revalidate,
       expire: life.expire,
@@ -291,7 +291,7 @@ mod tests {
       parsed.meta.revalidate,
       profiles.get("hours").unwrap().revalidate
     );
-    assert_eq!(parsed.meta.tags, strings(&["t"]));
+    assert_eq!(parsed.meta.tags.to_vec(), strings(&["t"]));
     assert!(parsed.if_absent);
     let both = Input::Object(vec![
       ("profile".into(), "hours".into()),

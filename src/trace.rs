@@ -51,7 +51,7 @@ pub fn verdict(meta: &EntryMeta, manifest: &TagManifest, soft_tags: &[String], n
     .tags
     .iter()
     .map(|t| (t, "tag"))
-    .chain(soft_tags.iter().map(|t| (t, "soft tag")));
+    .chain(soft_tags.iter().map(|t| (t.as_str(), "soft tag")));
   for (tag, kind) in tagged.clone() {
     let expired = manifest
       .state(tag)

@@ -115,7 +115,7 @@ fn to_entry(env: &Env, home: &Arc<JsHome>, hit: Hit<JsBuffer>, kept: bool) -> Re
   };
   let object = CacheEntry {
     value: Made(value),
-    tags: entry.meta.tags.clone(),
+    tags: entry.meta.tags.to_vec(),
     stale: entry.meta.stale,
     revalidate: entry.meta.revalidate,
     expire: entry.meta.expire,

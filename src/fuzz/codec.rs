@@ -134,7 +134,7 @@ fn check_decode(buf: &[u8], bound_compressed: bool) -> Result<(), TestCaseError>
       if !compressed {
         prop_assert!(len <= buf.len());
       }
-      prop_assert!(meta.tags.iter().map(String::len).sum::<usize>() <= buf.len());
+      prop_assert!(meta.tags.text_len() <= buf.len());
       // An uncompressed small value re-encodes to the same bytes: one encoding per entry.
       if !compressed && len < COMPRESS_MIN_BYTES {
         let (meta, value) = decode(buf).unwrap();
@@ -182,7 +182,7 @@ fn meta() -> impl Strategy<Value = EntryMeta> {
     any_time(),
   )
     .prop_map(|(tags, stale, revalidate, expire, timestamp)| EntryMeta {
-      tags,
+      tags: tags.into(),
       stale,
       revalidate,
       expire,
@@ -278,7 +278,7 @@ fn mutate(buf: &mut Vec<u8>, m: &Mutation) {
 fn field_offsets(meta: &EntryMeta) -> Vec<usize> {
   let mut at = vec![0, 3, 4, 5, 13, 21, 29, 37];
   let mut pos = 41;
-  for t in &meta.tags {
+  for t in meta.tags.iter() {
     at.push(pos);
     pos += 4 + t.len();
   }
@@ -372,7 +372,7 @@ fn encode_then_decode_is_exact() {
 /// itself holds 16 KiB): the content-size field is rewritten as an 8-byte field.
 fn zstd_frame_with_claimed_size(claimed: u64) -> Vec<u8> {
   let meta = EntryMeta {
-    tags: vec![],
+    tags: Default::default(),
     stale: 300.0,
     revalidate: 900.0,
     expire: 4_294_967_294.0,

@@ -339,7 +339,7 @@ fn cache_calls(
     prop_assert!(
       valid_seconds(meta.stale) && valid_seconds(meta.revalidate) && valid_seconds(meta.expire)
     );
-    for tag in &meta.tags {
+    for tag in meta.tags.iter() {
       prop_assert!(crate::tags::validate_tag(tag, "tag").is_ok(), "{tag:?}");
       prop_assert!(
         tag

@@ -593,7 +593,7 @@ fn run(time: &'static ManualTime, case: &Case, reach: Reach) -> Result<(), TestC
             "{}",
             at()
           );
-          prop_assert_eq!(&meta.tags, &entry.tags, "{}", at());
+          prop_assert_eq!(&meta.tags.to_vec(), &entry.tags, "{}", at());
           let got_life = life(meta.stale, meta.revalidate, meta.expire);
           prop_assert_eq!(got_life, entry.life, "{}", at());
         }

@@ -829,7 +829,7 @@ mod tests {
     Put {
       key: key.into(),
       meta: EntryMeta {
-        tags: Vec::new(),
+        tags: Default::default(),
         stale: 0.0,
         revalidate: 60.0,
         expire: 60.0,

@@ -54,7 +54,7 @@ pub struct Stored<V> {
 
 /// The bytes an entry is charged: key + value + tags + `ENTRY_OVERHEAD`.
 pub fn entry_size(key: &str, meta: &EntryMeta, value_len: usize) -> usize {
-  key.len() + value_len + meta.tags.iter().map(String::len).sum::<usize>() + ENTRY_OVERHEAD
+  key.len() + value_len + meta.tags.text_len() + ENTRY_OVERHEAD
 }
 
 struct Inner<V> {
@@ -276,7 +276,7 @@ mod tests {
 
   fn meta() -> EntryMeta {
     EntryMeta {
-      tags: vec!["t".into()],
+      tags: ["t"].iter().collect(),
       stale: 300.0,
       revalidate: 900.0,
       expire: 3600.0,
