@@ -58,7 +58,8 @@ pub fn entry_size(key: &str, meta: &EntryMeta, value_len: usize) -> usize {
 }
 
 struct Inner<V> {
-  lru: LruCache<String, Arc<Stored<V>>>,
+  /// Keys as `Box<str>`: 8 B less per LRU node than `String`, a smaller allocation class.
+  lru: LruCache<Box<str>, Arc<Stored<V>>>,
   bytes: usize,
 }
 
@@ -159,7 +160,7 @@ impl<V: Payload> MemoryStore<V> {
     {
       let mut inner = self.inner.lock();
       if unless_newer {
-        if let Some(current) = inner.lru.peek(&key) {
+        if let Some(current) = inner.lru.peek(key.as_str()) {
           if current.meta.timestamp > entry.meta.timestamp {
             let current = current.clone();
             drop(inner);
@@ -169,7 +170,7 @@ impl<V: Payload> MemoryStore<V> {
           }
         }
       }
-      if let Some(old) = inner.lru.put(key, stored) {
+      if let Some(old) = inner.lru.put(key.into_boxed_str(), stored) {
         inner.bytes -= old.size;
         dropped.push(old);
       }
@@ -228,7 +229,7 @@ impl<V: Payload> MemoryStore<V> {
   pub fn remove_prefix(&self, prefix: &str, except: Option<&str>) -> usize {
     let removed: Vec<_> = {
       let mut inner = self.inner.lock();
-      let keys: Vec<String> = inner
+      let keys: Vec<Box<str>> = inner
         .lru
         .iter()
         .map(|(k, _)| k)
@@ -238,7 +239,7 @@ impl<V: Payload> MemoryStore<V> {
       keys
         .iter()
         .filter_map(|k| {
-          let old = inner.lru.pop(k)?;
+          let old = inner.lru.pop(&**k)?;
           inner.bytes -= old.size;
           Some(old)
         })
