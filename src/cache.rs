@@ -13,7 +13,7 @@
 //! their durable commit, and a tag refresh is one indexed query on the calling thread.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -584,11 +584,12 @@ impl<V: Payload> Cache<V> {
         }
       } else {
         Arc::new(Stored {
-          size: entry_size(key, &meta, value.byte_len()),
+          // In no store: the size is only reported, never charged.
+          size: u32::try_from(entry_size(key, &meta, value.byte_len())).unwrap_or(u32::MAX),
           meta,
           value,
           stored_at: now,
-          tracked: AtomicU64::new(0),
+          tracked: AtomicU32::new(0),
         })
       };
       self.judge(key, entry, soft_tags, now)

@@ -1,7 +1,7 @@
 //! The in-process store: entries bounded in bytes, least recently used evicted first
 //! (the `lru` crate keeps the order; we keep the byte count).
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 
 use lru::LruCache;
@@ -44,12 +44,12 @@ pub struct Stored<V> {
   pub meta: EntryMeta,
   pub value: V,
   /// What this entry is charged against the byte bound.
-  pub size: usize,
+  pub size: u32,
   /// When it was stored here (ms): how old a copy of a shared-store entry is.
   pub stored_at: f64,
   /// The Redis tracking generation this copy is coherent for (0: bounded by `localTtlMs`);
   /// set once, after the copy entered the store (`RedisStore::mark_tracked`).
-  pub tracked: AtomicU64,
+  pub tracked: AtomicU32,
 }
 
 /// The bytes an entry is charged: key + value + tags + `ENTRY_OVERHEAD`.
@@ -120,10 +120,10 @@ impl<V: Payload> MemoryStore<V> {
   }
 
   /// The entry's size, or `ERR_VALUE_TOO_LARGE` (and `key` removed) when it alone exceeds
-  /// the bound.
+  /// the bound (or 4 GiB, more than a Node Buffer holds: sizes are kept as `u32`).
   pub fn check_fits(&self, key: &str, meta: &EntryMeta, value_len: usize) -> Result<usize> {
     let size = entry_size(key, meta, value_len);
-    if size > self.max_bytes {
+    if size > self.max_bytes.min(u32::MAX as usize) {
       self.remove(key);
       return Err(Error::new(
         ErrorCode::ValueTooLarge,
@@ -149,9 +149,9 @@ impl<V: Payload> MemoryStore<V> {
     let stored = Arc::new(Stored {
       meta,
       value,
-      size,
+      size: size as u32, // at most u32::MAX (`check_fits`)
       stored_at,
-      tracked: AtomicU64::new(0),
+      tracked: AtomicU32::new(0),
     });
     let entry = stored.clone();
     // Dropped after the lock is released: dropping a JS Buffer reference is not free.
@@ -171,7 +171,7 @@ impl<V: Payload> MemoryStore<V> {
         }
       }
       if let Some(old) = inner.lru.put(key.into_boxed_str(), stored) {
-        inner.bytes -= old.size;
+        inner.bytes -= old.size as usize;
         dropped.push(old);
       }
       inner.bytes += size;
@@ -179,7 +179,7 @@ impl<V: Payload> MemoryStore<V> {
         let Some((_, old)) = inner.lru.pop_lru() else {
           break;
         };
-        inner.bytes -= old.size;
+        inner.bytes -= old.size as usize;
         dropped.push(old);
         evicted += 1;
       }
@@ -194,7 +194,7 @@ impl<V: Payload> MemoryStore<V> {
       let mut inner = self.inner.lock();
       let removed = inner.lru.pop(key);
       if let Some(old) = &removed {
-        inner.bytes -= old.size;
+        inner.bytes -= old.size as usize;
       }
       removed
     };
@@ -214,7 +214,7 @@ impl<V: Payload> MemoryStore<V> {
         Some(current) if test(current) => {
           let old = inner.lru.pop(key);
           if let Some(old) = &old {
-            inner.bytes -= old.size;
+            inner.bytes -= old.size as usize;
           }
           old
         }
@@ -240,7 +240,7 @@ impl<V: Payload> MemoryStore<V> {
         .iter()
         .filter_map(|k| {
           let old = inner.lru.pop(&**k)?;
-          inner.bytes -= old.size;
+          inner.bytes -= old.size as usize;
           Some(old)
         })
         .collect()

@@ -8,7 +8,7 @@
 //! track leaves the tier bounded by `localTtlMs`. Single nodes only: on a cluster and behind
 //! Sentinel the tier stays bounded by `localTtlMs`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ pub type Sink = Arc<dyn Fn(Invalidated) + Send + Sync>;
 /// A read's view of tracking when it began (`RedisStore::track_stamp`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrackStamp {
-  generation: u64,
+  generation: u32,
   announced: u64,
 }
 
@@ -48,8 +48,8 @@ pub(super) struct Tracking {
   /// The `P:e:` prefix: announced keys start with it.
   entry_prefix: String,
   /// Live tracking's generation (0: not tracking now); a new one per connection.
-  generation: AtomicU64,
-  generations: AtomicU64,
+  generation: AtomicU32,
+  generations: AtomicU32,
   /// Announcements received so far (any key): a read that saw this move is not coherent.
   announced: AtomicU64,
   sink: Mutex<Option<Sink>>,
@@ -65,8 +65,8 @@ impl Tracking {
     Arc::new(Tracking {
       client,
       entry_prefix: format!("{prefix}:e:"),
-      generation: AtomicU64::new(0),
-      generations: AtomicU64::new(0),
+      generation: AtomicU32::new(0),
+      generations: AtomicU32::new(0),
       announced: AtomicU64::new(0),
       sink: Mutex::new(None),
       started: AtomicBool::new(false),
@@ -155,7 +155,7 @@ impl RedisStore {
   /// (`stamp`), or stopped, or something was announced while the read was in flight
   /// (perhaps its key). Marked first, then checked: an announcement counted before the
   /// check demotes the copy here; one counted after it finds the copy marked and drops it.
-  pub fn mark_tracked(&self, slot: &AtomicU64, stamp: TrackStamp) {
+  pub fn mark_tracked(&self, slot: &AtomicU32, stamp: TrackStamp) {
     let t = &self.tracking;
     slot.store(stamp.generation, SeqCst);
     let unchanged =
@@ -166,7 +166,7 @@ impl RedisStore {
   }
 
   /// Whether a copy marked with `generation` (`mark_tracked`) is still coherent.
-  pub fn coherent(&self, generation: u64) -> bool {
+  pub fn coherent(&self, generation: u32) -> bool {
     generation != 0 && self.tracking.generation.load(SeqCst) == generation
   }
 
@@ -249,7 +249,13 @@ async fn track_entries(tracking: Arc<Tracking>, timeout: Duration, location: Str
       }
     };
     delay = 100;
-    let generation = tracking.generations.fetch_add(1, SeqCst) + 1;
+    // Never 0 (not tracking), also after 2^32 connections.
+    let generation = loop {
+      let next = tracking.generations.fetch_add(1, SeqCst).wrapping_add(1);
+      if next != 0 {
+        break next;
+      }
+    };
     tracking.generation.store(generation, SeqCst);
     loop {
       tokio::select! {
