@@ -509,7 +509,7 @@ impl<V: Payload> Cache<V> {
     // by the old one, and must neither answer nor enter the tier.
     let replaced = self.epoch_moved(epoch_changes);
     let bytes = bytes.filter(|_| !replaced);
-    let found = bytes.and_then(|(mut bytes, start)| {
+    let found = bytes.and_then(|(bytes, start)| {
       let (meta, inflated, value_len) = match codec::decode(&bytes[start..]) {
         Ok((meta, Cow::Owned(value))) => {
           let len = value.len();
@@ -538,13 +538,15 @@ impl<V: Payload> Cache<V> {
         }
       }
       disk_newer.set(true);
-      // An uncompressed value is the envelope's tail: move it to the front, no copy.
-      let value = inflated.unwrap_or_else(|| {
-        bytes.drain(..bytes.len() - value_len);
-        bytes
-      });
+      // An uncompressed value is the envelope's tail.
+      let value = match inflated {
+        Some(value) => V::from_bytes(value),
+        None => {
+          let start = bytes.len() - value_len;
+          V::from_tail(bytes, start)
+        }
+      };
       let now = self.now();
-      let value = V::from_bytes(value);
       // With `localTtlMs: 0` a copy could never answer: keeping one would only churn the
       // tier and release the replaced JS Buffer off the JS thread (a wake-up) on every read.
       let entry = if self.disk.is_some() {

@@ -22,6 +22,14 @@ pub trait Payload: Send + Sync + 'static {
   fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R;
   /// A value over bytes read from a shared store.
   fn from_bytes(bytes: Vec<u8>) -> Self;
+  /// A value over `bytes[start..]` (an envelope's tail): by default moved to the front.
+  fn from_tail(mut bytes: Vec<u8>, start: usize) -> Self
+  where
+    Self: Sized,
+  {
+    bytes.drain(..start);
+    Self::from_bytes(bytes)
+  }
 }
 
 impl Payload for Vec<u8> {
