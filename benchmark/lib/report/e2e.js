@@ -110,6 +110,7 @@ function e2ePageTable(results, pagePath) {
     'gets sent to Redis per request',
     'Redis commands per request (by command)',
     'server RSS MiB',
+    'server CPU ms per request',
     'tagcache ÷ this (req/s)',
   ]
   const out = []
@@ -134,6 +135,7 @@ function e2ePageTable(results, pagePath) {
         ? '—'
         : `${num(r.redisCommandsPerRequest)} (${commandsPerRequest(r)})`,
       mib(r.rssBytes),
+      r.serverCpuMsPerRequest == null ? '—' : ms(r.serverCpuMsPerRequest),
       id === ref ? '1' : ratio(div(rows[ref]?.reqPerSec, r.reqPerSec)),
     ])
   }
