@@ -222,7 +222,7 @@ async function revalidate(job) {
  * Heap and RSS growth for `entries` × `size` entries set through the 'use cache' interface,
  * measured twice: after the sets, and again after every entry was read once (a get and its
  * stream read to the end), since a handler may build per-entry objects on an entry's first
- * hit (tagcache keeps a JS Buffer and a frozen entry object from then on).
+ * hit (tagcache keeps a frozen entry object and its Buffer from an entry's second fresh hit).
  */
 async function memory(job) {
   const usage = () => ({

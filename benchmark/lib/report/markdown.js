@@ -190,14 +190,14 @@ ${revalidateTable(results)}
 ${s.memoryEntries.toLocaleString('en-US')} entries × 1 KiB set through the 'use cache' interface, each contender in
 a fresh process, growth measured after \`gc()\` twice: after the sets, and after every entry was
 then read once (a get with Next's soft tags and its stream read to the end, nothing kept), since
-a handler may keep per-entry objects from an entry's first hit on (tagcache keeps a JS Buffer and
-a frozen entry object). Every contender is sized (512 MiB) so that none evicts; "entries kept"
+a handler may keep per-entry objects from an entry's first hit on (tagcache keeps a frozen entry
+object and its Buffer from an entry's second fresh hit on, none after one). Every contender is sized (512 MiB) so that none evicts; "entries kept"
 means every one of the reads was a hit. Each entry's bytes are its own (as each render's are).
 RSS includes what Rust allocates outside the JS heap (and what the allocators keep after the
 reads' garbage is collected), minus V8's young generation: it grows to its 32 MiB maximum with
 the allocation rate, whatever is kept, so it would charge ~1 KiB per entry to whichever phase
-allocates first. Heap + external is what V8 sees (tagcache's bytes count as external once an
-entry's first hit hands them to JS, without a copy). The memory target is judged on the worse
+allocates first. Heap + external is what V8 sees (tagcache's bytes count as external while a
+Buffer lent over them, without a copy, is alive). The memory target is judged on the worse
 of the two RSS ratios.
 
 ${memoryTable(results)}
