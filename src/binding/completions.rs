@@ -94,10 +94,12 @@ impl Completions {
       drop(unsafe { Arc::from_raw(context as *const Queue) });
       check_status!(status, "Failed to create the completion queue")?;
     }
+    queue.inner.lock().tsfn = Some(tsfn as usize);
+    // Made before the unref: should that fail, dropping it releases the function.
+    let completions = Arc::new(Completions { queue });
     // SAFETY: `tsfn` was just created in `env`, on this JS thread.
     check_status!(unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) })?;
-    queue.inner.lock().tsfn = Some(tsfn as usize);
-    Ok(Arc::new(Completions { queue }))
+    Ok(completions)
   }
 
   /// Runs the future `work` makes on the tokio runtime and returns a promise that `finish`
@@ -133,27 +135,42 @@ impl Completions {
     }
     let completions = self.clone();
     napi::bindgen_prelude::spawn(async move {
-      // Boxed once, here: tokio moves a task's future more than once before it runs.
-      let result = CatchUnwind(Box::pin(work())).await;
+      // Boxed once, here: tokio moves a task's future more than once before it runs. `work()`
+      // is called inside it, so a panic there is caught too.
+      let result = CatchUnwind(Box::pin(async move { work().await })).await;
       completions.push(Box::new(move |raw_env| {
         // `drain` runs this on the JS thread with the env that made `deferred`.
         let env = Env::from_raw(raw_env);
+        let internal = || JsError::new("ERR_STORE", "tagcache: internal error (please report)");
         let settled = match result {
-          Ok(Ok(value)) => finish(&env, value).and_then(|v| resolved(raw_env, v)),
+          Ok(Ok(value)) => catch_unwind(AssertUnwindSafe(|| {
+            finish(&env, value).and_then(|v| resolved(raw_env, v))
+          }))
+          .unwrap_or_else(|_| Err(internal())),
           Ok(Err(err)) => Err(super::error::to_js(err)),
-          Err(_) => Err(JsError::new(
-            "ERR_STORE",
-            "tagcache: internal error (please report)".to_string(),
-          )),
+          Err(_) => Err(internal()),
         };
-        // SAFETY: `deferred` was made in this env and is settled exactly once, here.
+        // SAFETY: `deferred` was made in this env and is settled exactly once, here: by
+        // the resolve or reject below, or, if napi refused that (an exception left pending
+        // by a conversion), by a rejection with that exception.
         unsafe {
-          match settled {
+          let status = match settled {
             Ok(value) => sys::napi_resolve_deferred(raw_env, deferred as _, value),
-            Err(err) => {
-              let error = JsError::to_napi_value(raw_env, err).unwrap_or(ptr::null_mut());
-              sys::napi_reject_deferred(raw_env, deferred as _, error)
+            Err(err) => match JsError::to_napi_value(raw_env, err) {
+              Ok(error) => sys::napi_reject_deferred(raw_env, deferred as _, error),
+              Err(_) => sys::Status::napi_generic_failure,
+            },
+          };
+          if status != sys::Status::napi_ok {
+            let mut reason = ptr::null_mut();
+            let mut pending = false;
+            sys::napi_is_exception_pending(raw_env, &mut pending);
+            if pending {
+              sys::napi_get_and_clear_last_exception(raw_env, &mut reason);
+            } else {
+              sys::napi_get_undefined(raw_env, &mut reason);
             }
+            sys::napi_reject_deferred(raw_env, deferred as _, reason);
           }
         };
       }));
@@ -215,8 +232,9 @@ unsafe extern "C" fn drain(
   if env.is_null() || context.is_null() {
     return;
   }
-  // SAFETY: `context` is the queue's strong count the function holds until `finalize`,
-  // which has not run (Node calls it after the last `drain`).
+  // SAFETY: `context` is the queue's strong count the function holds until `finalize`.
+  // Node's calls after `finalize` (emptying the queue at teardown) pass a null env, which
+  // returned above; with an env, `finalize` has not run.
   let queue = unsafe { &*(context as *const Queue) };
   let done = std::mem::take(&mut queue.inner.lock().done);
   let count = done.len();

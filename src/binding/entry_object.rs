@@ -79,6 +79,13 @@ pub fn make(env: &Env, home: &JsHome, entry: CacheEntry) -> napi::Result<sys::na
 /// The factory, compiled and referenced (a raw `napi_ref`), or `0` where it cannot be (the
 /// exception that says why is cleared: nothing is pending after this).
 fn compile(env: sys::napi_env) -> usize {
+  let mut pending = false;
+  // SAFETY: on the env's JS thread (`make` checked); an out pointer. An exception pending
+  // before the compile is not this call's to clear: no factory this time.
+  if unsafe { sys::napi_is_exception_pending(env, &mut pending) } != sys::Status::napi_ok || pending
+  {
+    return 0;
+  }
   let mut source = ptr::null_mut();
   let mut function = ptr::null_mut();
   let mut reference = ptr::null_mut();

@@ -52,9 +52,18 @@ impl JsHome {
   }
 
   /// The home's own function reference (raw `napi_ref`, `0` if `make` failed), made by
-  /// `make` on first use. On the home thread only (the caller checks).
+  /// `make` on first use. On the home thread only (the caller checks). A `0` is not kept:
+  /// the next call tries again (a compile refused while an exception was pending).
   pub fn factory(&self, make: impl FnOnce() -> usize) -> usize {
-    *self.factory.get_or_init(make)
+    if let Some(&made) = self.factory.get() {
+      return made;
+    }
+    let made = make();
+    if made != 0 && self.factory.set(made).is_err() {
+      // Unreachable on one thread; kept correct anyway: the first one stays.
+      return *self.factory.get().unwrap_or(&0);
+    }
+    made
   }
 
   /// Whether this runs on the home's JS thread, with its env: the condition for any napi

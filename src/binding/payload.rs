@@ -172,8 +172,10 @@ fn lend(env: sys::napi_env, bytes: &Arc<[u8]>) -> Result<sys::napi_value> {
   // Boxed: an `Arc<[u8]>` is a wide pointer, and the hint is one word.
   let hint = Box::into_raw(Box::new(bytes.clone()));
   // SAFETY: on the env's JS thread; `bytes` stays valid while `hint`'s count lives, which
-  // `release` gives back once V8 frees the Buffer. napi never writes through `data` (the
-  // bytes are shared): JS could, which the API documents as not to be done.
+  // `release` gives back once V8 frees the Buffer. napi never writes through `data`; JS
+  // could, which `get`'s doc, `index.d.ts` and the README tell callers not to do (the bytes
+  // are every hit's). Rust reads the bytes (`with_bytes`) only in `set`, before any hit can
+  // lend them, and afterwards only copies them through raw pointers or frees them.
   let status = unsafe {
     sys::napi_create_external_buffer(
       env,

@@ -128,17 +128,22 @@ impl<V: Payload> MemoryStore<V> {
   }
 
   /// The entry's size, or `ERR_VALUE_TOO_LARGE` (and `key` removed) when it alone exceeds
-  /// the bound (or 4 GiB, more than a Node Buffer holds: sizes are kept as `u32`).
+  /// the bound or 4 GiB (sizes are kept as `u32`; Redis holds 512 MB at most).
   pub fn check_fits(&self, key: &str, meta: &EntryMeta, value_len: usize) -> Result<usize> {
     let size = entry_size(key, meta, value_len);
-    if size > self.max_bytes.min(u32::MAX as usize) {
+    let limit = self.max_bytes.min(u32::MAX as usize);
+    if size > limit {
       self.remove(key);
+      let bound = if limit == self.max_bytes {
+        format!("maxMemoryBytes ({limit})")
+      } else {
+        format!("the 4 GiB an entry may hold ({limit})")
+      };
       return Err(Error::new(
         ErrorCode::ValueTooLarge,
         format!(
-          "entry {:?} needs {size} bytes, more than maxMemoryBytes ({})",
-          key.chars().take(80).collect::<String>(),
-          self.max_bytes
+          "entry {:?} needs {size} bytes, more than {bound}",
+          key.chars().take(80).collect::<String>()
         ),
       ));
     }
