@@ -243,30 +243,15 @@ fn string_arg(value: &Unknown, what: &str) -> Result<String> {
 }
 
 impl TagCache {
-  /// Runs the shared-store part (`work`'s future) on tokio, then `finish` on the JS thread;
-  /// the promise settles with `finish`'s value or rejects with the coded error
-  /// (`Completions::spawn`).
-  fn on_shared<'env, T, V, W, F, C>(
-    &self,
-    env: &'env Env,
-    work: W,
-    finish: C,
-  ) -> napi::Result<Unknown<'env>>
-  where
-    T: Send + 'static,
-    V: ToNapiValue + 'static,
-    W: FnOnce() -> F + Send + 'static,
-    F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
-    C: FnOnce(&Env, T) -> Result<V> + Send + 'static,
-  {
-    let completions = match self.completions.get() {
-      Some(made) => made,
-      None => {
-        let made = Completions::new(env)?;
-        self.completions.get_or_init(|| made)
-      }
-    };
-    completions.spawn(env, work, finish)
+  /// The queue that settles this cache's calls that leave the JS thread
+  /// (`Completions::spawn`: the shared-store part on tokio, then `finish` on the JS thread),
+  /// made on the first such call.
+  fn completions(&self, env: &Env) -> napi::Result<&Arc<Completions>> {
+    if let Some(made) = self.completions.get() {
+      return Ok(made);
+    }
+    let made = Completions::new(env)?;
+    Ok(self.completions.get_or_init(|| made))
   }
 
   /// Settles with `value` once the shared-store write (if any) is done.
@@ -278,7 +263,7 @@ impl TagCache {
     match result {
       Ok((value, Some(write))) => {
         let engine = self.inner.clone();
-        self.on_shared(
+        self.completions(env)?.spawn(
           env,
           move || async move { engine.write_shared(write).await },
           move |_, _| Ok(value),
@@ -352,7 +337,7 @@ impl TagCache {
     match args {
       Ok((prefix, except)) => {
         let engine = self.inner.clone();
-        self.on_shared(
+        self.completions(env)?.spawn(
           env,
           move || async move { engine.delete_by_prefix(&prefix, except.as_deref()).await },
           |_, n| Ok(n as f64),
@@ -383,7 +368,7 @@ impl TagCache {
       Ok((key, soft_tags, Lookup::Shared)) => {
         let engine = self.inner.clone();
         let home = self.home.clone();
-        self.on_shared(
+        self.completions(env)?.spawn(
           env,
           {
             let engine = engine.clone();
@@ -520,7 +505,7 @@ impl TagCache {
     match result {
       Ok((removed, Some(write))) => {
         let engine = self.inner.clone();
-        self.on_shared(
+        self.completions(env)?.spawn(
           env,
           move || async move { engine.write_shared(write).await },
           move |_, shared| Ok(removed || shared),
@@ -663,7 +648,7 @@ impl TagCache {
       return settle(env, self.inner.check_open().js());
     }
     let engine = self.inner.clone();
-    self.on_shared(
+    self.completions(env)?.spawn(
       env,
       move || async move { engine.refresh_tags().await },
       |_, ()| Ok(()),
@@ -754,7 +739,7 @@ impl TagCache {
       return settle(env, Ok(()));
     }
     let engine = self.inner.clone();
-    self.on_shared(
+    self.completions(env)?.spawn(
       env,
       move || async move {
         tokio::task::spawn_blocking(move || engine.join_disk())
