@@ -45,7 +45,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { fork, spawnSync } = require('node:child_process')
+const { spawnSync } = require('node:child_process')
 
 const benchDir = __dirname
 const root = path.join(benchDir, '..')
@@ -199,15 +199,12 @@ const { median } = require('./lib/measure')
 const report = require('./lib/report')
 const { runE2E, PAGES: E2E_PAGES } = require('./lib/e2e')
 const { runWarm } = require('./lib/warm')
+const { forkJob, killChild } = require('./lib/child')
 
 let redisServer = null
 let currentChild = null
 function cleanup() {
-  if (currentChild && currentChild.exitCode === null) {
-    try {
-      process.kill(currentChild.pid, 'SIGKILL')
-    } catch {}
-  }
+  killChild(currentChild)
   if (redisServer) {
     redisServer.stop()
     redisServer = null
@@ -240,25 +237,17 @@ async function runJob(job, timeoutMs = settings.jobTimeoutMs) {
 
 function runJobOnce(job, timeoutMs = settings.jobTimeoutMs) {
   return new Promise((resolve) => {
-    const child = fork(path.join(benchDir, 'lib', 'worker.js'), [], {
+    const { child, stderrTail } = forkJob(path.join(benchDir, 'lib', 'worker.js'), {
       cwd: benchDir,
       execArgv: ['--expose-gc', '--max-old-space-size=4096'],
-      env: { ...process.env, NODE_ENV: 'production', BENCH_DEBUG: flag('debug') ? '1' : '' },
-      stdio: flag('debug') ? 'inherit' : ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'advanced',
+      env: { BENCH_DEBUG: flag('debug') ? '1' : '' },
+      debug: flag('debug'),
     })
     currentChild = child
-    let stderr = ''
-    child.stderr?.on('data', (d) => {
-      stderr += d
-      if (stderr.length > 20000) stderr = stderr.slice(-10000)
-    })
     let reply = null
     const timer = setTimeout(() => {
       reply = reply || { ok: false, error: `timed out after ${timeoutMs / 1000} s` }
-      try {
-        process.kill(child.pid, 'SIGKILL')
-      } catch {}
+      killChild(child)
     }, timeoutMs)
     child.on('message', (m) => (reply = m))
     child.on('exit', (code, signal) => {
@@ -266,7 +255,7 @@ function runJobOnce(job, timeoutMs = settings.jobTimeoutMs) {
       currentChild = null
       if (reply && reply.ok) return resolve(reply.result)
       const why = reply?.error || `exited with ${signal || code}`
-      const tail = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
+      const tail = stderrTail(2)
       resolve({ error: tail && !reply ? `${why}: ${tail}` : why })
     })
     child.send(job)

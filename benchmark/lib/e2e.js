@@ -24,6 +24,7 @@ const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { freePort } = require('../../__test__/helpers/ports')
 const redisLib = require('./redis')
+const { killChild, stopGracefully, tailLines, keepOutput } = require('./child')
 
 const benchDir = path.join(__dirname, '..')
 const root = path.join(benchDir, '..')
@@ -110,34 +111,18 @@ const SERVERS = [
   },
 ]
 
-/** The last ~20-40 kB a child printed (stdout and stderr), for error messages. */
-function keepOutput(child) {
-  let out = ''
-  const keep = (d) => {
-    out += d
-    if (out.length > 40000) out = out.slice(-20000)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  return () => out
-}
-
 /** Runs a command to its end; rejects with the output's tail when it fails. */
 function run(cmd, args, { cwd, env, timeoutMs, track }) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     track(child)
     const output = keepOutput(child)
-    const timer = setTimeout(() => {
-      try {
-        process.kill(child.pid, 'SIGKILL')
-      } catch {}
-    }, timeoutMs)
+    const timer = setTimeout(() => killChild(child), timeoutMs)
     child.on('exit', (code, signal) => {
       clearTimeout(timer)
       track(null)
       if (code === 0) return resolve(output())
-      const tail = output().trim().split('\n').filter(Boolean).slice(-6).join(' | ')
+      const tail = tailLines(output(), 6)
       reject(new Error(`next ${args[1]} exited with ${signal || code}: ${tail}`))
     })
   })
@@ -225,13 +210,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
   for (const p of PAGES) out.pages[p.path] = { label: p.label, values: p.values, rows: {} }
   let child = null
   const track = (c) => (child = c)
-  const stopChild = () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL')
-      } catch {}
-    }
-  }
+  const stopChild = () => killChild(child)
   process.on('exit', stopChild)
   const baseEnv = {
     ...process.env,
@@ -329,7 +308,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
     track(server)
     const serverLog = keepOutput(server)
     const url = `http://127.0.0.1:${port}`
-    const tail = () => serverLog().trim().split('\n').filter(Boolean).slice(-4).join(' | ')
+    const tail = () => tailLines(serverLog(), 4)
     try {
       const deadline = Date.now() + 60000
       for (;;) {
@@ -345,21 +324,7 @@ async function runE2E({ settings, redisUrl, redisPort, log, keepWork = false }) 
         onPage(page, await measurePage(s, url, page, server.pid))
       }
     } finally {
-      if (server.exitCode === null && server.signalCode === null) {
-        const exit = new Promise((r) => server.once('exit', () => r(true)))
-        try {
-          process.kill(server.pid, 'SIGTERM')
-        } catch {}
-        const exited = await Promise.race([
-          exit,
-          new Promise((r) => setTimeout(() => r(false), 5000)),
-        ])
-        if (!exited) {
-          try {
-            process.kill(server.pid, 'SIGKILL')
-          } catch {}
-        }
-      }
+      await stopGracefully(server, 5000)
       track(null)
     }
   }

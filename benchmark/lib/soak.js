@@ -36,7 +36,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { fork } = require('node:child_process')
+const { forkJob, killChild } = require('./child')
 const { performance, monitorEventLoopDelay } = require('node:perf_hooks')
 const { buildInfo } = require('./report/meta')
 const { num, us, mib, table } = require('./report/format')
@@ -679,13 +679,7 @@ async function runSoak({ seconds = 600, stores, redis, log, debug = false }) {
   const unavailable = []
   const errors = []
   let child = null
-  const kill = () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL')
-      } catch {}
-    }
-  }
+  const kill = () => killChild(child)
   process.on('exit', kill)
   const started = Date.now()
   try {
@@ -719,18 +713,12 @@ async function runSoak({ seconds = 600, stores, redis, log, debug = false }) {
       }
       log(`  ${cfg.id}: ${secs} s of churn (${cfg.note})`)
       const r = await new Promise((resolve) => {
-        child = fork(__filename, [], {
+        const forked = forkJob(__filename, {
           cwd: path.join(__dirname, '..'),
           execArgv: ['--expose-gc'],
-          env: { ...process.env, NODE_ENV: 'production' },
-          stdio: debug ? 'inherit' : ['ignore', 'ignore', 'pipe', 'ipc'],
-          serialization: 'advanced',
+          debug,
         })
-        let stderr = ''
-        child.stderr?.on('data', (d) => {
-          stderr += d
-          if (stderr.length > 20000) stderr = stderr.slice(-10000)
-        })
+        child = forked.child
         let reply = null
         const timer = setTimeout(
           () => {
@@ -746,7 +734,7 @@ async function runSoak({ seconds = 600, stores, redis, log, debug = false }) {
         child.on('exit', (code, signal) => {
           clearTimeout(timer)
           if (reply && reply.ok) return resolve(reply.result)
-          const tail = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ')
+          const tail = forked.stderrTail(3)
           resolve({
             error: reply?.error || `exited with ${signal || code}${tail ? `: ${tail}` : ''}`,
           })

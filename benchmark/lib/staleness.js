@@ -30,7 +30,7 @@
  */
 const path = require('node:path')
 const os = require('node:os')
-const { fork } = require('node:child_process')
+const { forkJob, killChild } = require('./child')
 const { performance } = require('node:perf_hooks')
 const { quantile } = require('./measure')
 
@@ -131,17 +131,7 @@ if (require.main === module) childMain()
 // The parent.
 
 function spawnPeer(name, debug) {
-  const child = fork(__filename, [], {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: debug ? 'inherit' : ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'advanced',
-  })
-  let stderr = ''
-  child.stderr?.on('data', (d) => {
-    stderr += d
-    if (stderr.length > 20000) stderr = stderr.slice(-10000)
-  })
+  const { child, stderrTail } = forkJob(__filename, { cwd: path.join(__dirname, '..'), debug })
   let next = 1
   const waiting = new Map()
   child.on('message', (m) => {
@@ -152,7 +142,7 @@ function spawnPeer(name, debug) {
     else w.reject(new Error(`${name}: ${m.error}`))
   })
   child.on('exit', (code, signal) => {
-    const tail = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
+    const tail = stderrTail(2)
     for (const w of waiting.values())
       w.reject(new Error(`${name} exited with ${signal || code}${tail ? `: ${tail}` : ''}`))
     waiting.clear()
@@ -173,13 +163,7 @@ function spawnPeer(name, debug) {
         child.send({ id, op, ...args })
       })
     },
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, 'SIGKILL')
-        } catch {}
-      }
-    },
+    kill: () => killChild(child),
   }
 }
 

@@ -29,6 +29,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+const { killChild, stopGracefully, keepOutput } = require('./child')
 const { performance } = require('node:perf_hooks')
 const { freePort } = require('../../__test__/helpers/ports')
 const { median } = require('./measure')
@@ -64,17 +65,6 @@ const BUILDS = [
   },
 ]
 
-function keepOutput(child) {
-  let out = ''
-  const keep = (d) => {
-    out += d
-    if (out.length > 40000) out = out.slice(-20000)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  return () => out
-}
-
 function stampOf(html) {
   return new RegExp(`data-stamp="${STAMP}">([^<]+)<`).exec(html)?.[1] ?? null
 }
@@ -87,13 +77,7 @@ function stampTime(stamp) {
 async function runWarm({ settings, log, keepWork = false }) {
   const out = { settings, page: PAGE, rows: {}, unavailable: [], errors: [] }
   let child = null
-  const stopChild = () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL')
-      } catch {}
-    }
-  }
+  const stopChild = () => killChild(child)
   process.on('exit', stopChild)
   const env = { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' }
   for (const k of Object.keys(env)) if (k.startsWith('TAGCACHE_')) delete env[k]
@@ -179,11 +163,7 @@ async function runWarm({ settings, log, keepWork = false }) {
       const c = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
       child = c
       const output = keepOutput(c)
-      const timer = setTimeout(() => {
-        try {
-          process.kill(c.pid, 'SIGKILL')
-        } catch {}
-      }, timeoutMs)
+      const timer = setTimeout(() => killChild(c), timeoutMs)
       c.on('exit', (code, signal) => {
         clearTimeout(timer)
         child = null
@@ -282,21 +262,7 @@ async function runWarm({ settings, log, keepWork = false }) {
         engine,
       }
     } finally {
-      if (server.exitCode === null && server.signalCode === null) {
-        const exit = new Promise((r) => server.once('exit', () => r(true)))
-        try {
-          process.kill(server.pid, 'SIGTERM')
-        } catch {}
-        const exited = await Promise.race([
-          exit,
-          new Promise((r) => setTimeout(() => r(false), 10000)),
-        ])
-        if (!exited) {
-          try {
-            process.kill(server.pid, 'SIGKILL')
-          } catch {}
-        }
-      }
+      await stopGracefully(server, 10000)
       child = null
     }
   }
